@@ -1,0 +1,159 @@
+//! Configuration: flags and environment (SPEC: Running it). Secrets come
+//! only from the environment or a file, never from a flag.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use todos_auth::{JwtSecret, JwtSecretError};
+use todos_persistence::DatabaseSettings;
+
+#[derive(Debug, Parser)]
+#[command(name = "todos", version, about = "A ToDo REST service")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// `serve` options, also accepted without the subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Create a user account and exit.
+    CreateUser {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite:`, `mysql:` (MySQL/MariaDB) or `postgres:` URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://todos.db?mode=rwc"
+    )]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Listen address; port 0 picks a free port.
+    #[arg(long, env = "TODOS_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "JWT_TTL_SECS", default_value_t = 86_400)]
+    pub jwt_ttl_secs: u64,
+}
+
+/// Everything the application needs, already validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub database: DatabaseSettings,
+    /// `None`: a random key per process (tokens die with it).
+    pub jwt_secret: Option<JwtSecret>,
+    pub jwt_ttl: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    JwtSecret(#[from] JwtSecretError),
+    #[error("cannot read JWT_SECRET_FILE {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("set either JWT_SECRET or JWT_SECRET_FILE, not both")]
+    TwoSecrets,
+    #[error("JWT_TTL_SECS must be positive")]
+    ZeroTtl,
+}
+
+impl Settings {
+    /// Combines `serve` arguments with secrets from the environment.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+        if args.jwt_ttl_secs == 0 {
+            return Err(ConfigError::ZeroTtl);
+        }
+        Ok(Self {
+            addr: args.addr,
+            database: DatabaseSettings::new(args.database.database_url.clone()),
+            jwt_secret: jwt_secret_from_env()?,
+            jwt_ttl: Duration::from_secs(args.jwt_ttl_secs),
+        })
+    }
+}
+
+/// `JWT_SECRET`, or the contents of the file `JWT_SECRET_FILE` names (one
+/// trailing newline trimmed, as editors and `echo` add it).
+fn jwt_secret_from_env() -> Result<Option<JwtSecret>, ConfigError> {
+    let inline = std::env::var_os("JWT_SECRET");
+    let file = std::env::var_os("JWT_SECRET_FILE").map(PathBuf::from);
+    let bytes = match (inline, file) {
+        (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
+        (None, None) => return Ok(None),
+        (Some(value), None) => value.into_encoded_bytes(),
+        (None, Some(path)) => {
+            let mut bytes =
+                std::fs::read(&path).map_err(|source| ConfigError::SecretFile { path, source })?;
+            if bytes.last() == Some(&b'\n') {
+                bytes.pop();
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
+            }
+            bytes
+        }
+    };
+    Ok(Some(JwtSecret::new(bytes)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default_and_flags_work_with_or_without_it() {
+        let bare = Cli::try_parse_from(["todos", "--addr", "127.0.0.1:0"]).unwrap();
+        assert!(bare.command.is_none());
+        assert_eq!(bare.serve.addr.port(), 0);
+
+        let explicit =
+            Cli::try_parse_from(["todos", "serve", "--database-url", "sqlite::memory:"]).unwrap();
+        let Some(Command::Serve(args)) = explicit.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.database.database_url, "sqlite::memory:");
+    }
+
+    #[test]
+    fn create_user_takes_username_and_password() {
+        let cli =
+            Cli::try_parse_from(["todos", "create-user", "--username", "u", "--password", "p"])
+                .unwrap();
+        assert!(matches!(cli.command, Some(Command::CreateUser { .. })));
+    }
+}

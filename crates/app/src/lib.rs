@@ -1,0 +1,13 @@
+//! The `todos` application: typed configuration, the one composition root,
+//! and the server's lifecycle. `main.rs` and the black-box tests both go
+//! through [`Application::build`], so tests exercise the real wiring.
+
+pub mod config;
+mod probes;
+mod startup;
+pub mod telemetry;
+mod wiring;
+
+pub use config::{Cli, Command, ConfigError, Settings};
+pub use startup::Application;
+pub use wiring::create_user;

@@ -1,0 +1,75 @@
+use std::{future::Future, io, net::SocketAddr, time::Duration};
+
+use axum::Router;
+use todos_persistence::{DatabaseConnection, DatabaseSettings};
+use tokio::net::TcpListener;
+
+use crate::{Settings, wiring};
+
+/// How long in-flight requests get to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A wired, bound, not yet serving application.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    /// Opens and migrates the database, wires the ports, binds the address.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = open_database(&settings.database).await?;
+        let router = todos_http::router(wiring::app_state(&settings, &db));
+        let listener = TcpListener::bind(settings.addr).await?;
+        Ok(Self {
+            listener,
+            router,
+            db,
+        })
+    }
+
+    /// The bound address (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets
+    /// in-flight requests finish (bounded by a grace period) and closes the
+    /// database pool.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            let _ = stop_rx.await;
+        });
+        let mut server = tokio::spawn(async move { server.await });
+        tokio::select! {
+            finished = &mut server => return Ok(finished??),
+            () = shutdown => {}
+        }
+        tracing::info!("stop signal received, finishing in-flight requests");
+        let _ = stop_tx.send(());
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+            Ok(finished) => finished??,
+            Err(_) => {
+                tracing::warn!(?SHUTDOWN_GRACE, "in-flight requests did not finish in time");
+                server.abort();
+            }
+        }
+        self.db.close().await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Connects and applies pending migrations, as `todos serve` does on start.
+pub(crate) async fn open_database(
+    settings: &DatabaseSettings,
+) -> anyhow::Result<DatabaseConnection> {
+    let db = todos_persistence::connect(settings).await?;
+    todos_persistence::migrate(&db).await?;
+    Ok(db)
+}

@@ -1,0 +1,58 @@
+use thiserror::Error;
+
+/// Any error from an adapter, kept with its cause chain for the logs.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything a use case can fail with. The HTTP layer maps each variant to
+/// one status code and `detail` text, in one place.
+#[derive(Debug, Error)]
+pub enum DomainError {
+    /// Input that breaks a rule of the domain; `field` names the input.
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+
+    #[error("User Not Found")]
+    UserNotFound,
+
+    #[error("ToDo Not Found")]
+    TodoNotFound,
+
+    #[error("Username Already Taken")]
+    UsernameTaken,
+
+    /// Bad credentials or a token that is missing, malformed, forged or expired.
+    #[error("Not Authorized")]
+    NotAuthorized,
+
+    /// A dependency (`"database"`, `"cache"`, …) cannot be reached right now.
+    #[error("{component} unavailable")]
+    Unavailable {
+        component: &'static str,
+        #[source]
+        source: BoxError,
+    },
+
+    /// A fault that is not the caller's: a bug or a broken dependency.
+    #[error("unexpected error")]
+    Unexpected(#[source] BoxError),
+}
+
+impl DomainError {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn unexpected(source: impl Into<BoxError>) -> Self {
+        Self::Unexpected(source.into())
+    }
+
+    pub fn unavailable(component: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Unavailable {
+            component,
+            source: source.into(),
+        }
+    }
+}

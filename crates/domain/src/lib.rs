@@ -1,0 +1,42 @@
+//! The domain of `todos`: users who own todos, the rules their values obey,
+//! the ports (traits) the outside world must implement, and the use cases.
+//!
+//! This crate has no web framework, ORM or runtime dependency, so other Rust
+//! services can import it and plug in their own adapters. With the `mock`
+//! feature every port also gets a [mockall] implementation (`MockUserRepository`, …).
+//!
+//! ```
+//! use todos_domain::{NewPassword, TodoContents, TodoId, Username};
+//!
+//! // Values are parsed once at the edge; afterwards they are known to be valid.
+//! let name = Username::parse("alice").unwrap();
+//! assert_eq!(name.as_str(), "alice");
+//! assert!(Username::parse(" alice").is_err());
+//! assert!(NewPassword::parse("short".into()).is_err());
+//! assert!(TodoContents::parse("buy milk").is_ok());
+//! assert!(TodoId::parse("0").is_err());
+//! assert_eq!(TodoId::parse("42").unwrap().get(), 42);
+//! ```
+//!
+//! [mockall]: https://docs.rs/mockall
+
+mod error;
+pub mod ports;
+pub mod services;
+mod todo;
+mod user;
+
+pub use error::{BoxError, DomainError};
+pub use ports::{
+    HealthProbe, PasswordCheck, PasswordHasher, TodoRepository, TokenCodec, UserRepository,
+};
+pub use services::{accounts::Accounts, todos::Todos};
+pub use todo::{NewTodo, SortOrder, Todo, TodoContents, TodoId};
+pub use user::{
+    AccessToken, Credentials, NewPassword, Password, PasswordHash, User, UserId, Username,
+};
+
+#[cfg(any(test, feature = "mock"))]
+pub use ports::{
+    MockHealthProbe, MockPasswordHasher, MockTodoRepository, MockTokenCodec, MockUserRepository,
+};

@@ -1,0 +1,305 @@
+use std::sync::Arc;
+
+use crate::{
+    AccessToken, DomainError, NewPassword, Password, PasswordCheck, PasswordHasher, TokenCodec,
+    User, UserRepository, Username,
+};
+
+/// Sign-up, log-in, and turning a bearer token back into a user.
+#[derive(Clone)]
+pub struct Accounts {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenCodec>,
+}
+
+impl Accounts {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenCodec>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            tokens,
+        }
+    }
+
+    pub async fn sign_up(
+        &self,
+        username: Username,
+        password: NewPassword,
+    ) -> Result<User, DomainError> {
+        // Cheap early answer for the common case; the unique index still
+        // decides races between concurrent sign-ups.
+        if self
+            .users
+            .find_by_username(username.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(DomainError::UsernameTaken);
+        }
+        let hash = self.hasher.hash(&password).await?;
+        self.users.create(&username, &hash).await
+    }
+
+    /// 404 for an unknown user and 401 for a wrong password, as the old
+    /// service answered. A correct password under an outdated hash scheme
+    /// (legacy bcrypt) is rehashed with the current one.
+    pub async fn log_in(
+        &self,
+        username: &str,
+        password: Password,
+    ) -> Result<AccessToken, DomainError> {
+        let credentials = self
+            .users
+            .find_credentials(username)
+            .await?
+            .ok_or(DomainError::UserNotFound)?;
+        match self
+            .hasher
+            .verify(&password, &credentials.password_hash)
+            .await?
+        {
+            PasswordCheck::Mismatch => return Err(DomainError::NotAuthorized),
+            PasswordCheck::Match => {}
+            PasswordCheck::MatchNeedsRehash => {
+                // The password was checked, so it meets whatever rules held
+                // when it was set; re-wrap it only to hash it again.
+                let upgraded = self
+                    .hasher
+                    .hash(&NewPassword::from_verified(password))
+                    .await?;
+                self.users
+                    .update_password_hash(credentials.user.id, &upgraded)
+                    .await?;
+            }
+        }
+        self.tokens.issue(&credentials.user.username)
+    }
+
+    /// The user a bearer token belongs to: 401 for a bad token, 404 when
+    /// the user no longer exists.
+    pub async fn authenticate(&self, token: &str) -> Result<User, DomainError> {
+        let username = self.tokens.subject(token)?;
+        self.users
+            .find_by_username(&username)
+            .await?
+            .ok_or(DomainError::UserNotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mockall::predicate::eq;
+
+    use super::*;
+    use crate::{
+        Credentials, MockPasswordHasher, MockTokenCodec, MockUserRepository, PasswordHash, UserId,
+    };
+
+    fn alice() -> User {
+        User {
+            id: UserId(7),
+            username: "alice".into(),
+            email: None,
+            email_verified: false,
+        }
+    }
+
+    fn credentials(hash: &str) -> Credentials {
+        Credentials {
+            user: alice(),
+            password_hash: PasswordHash::new(hash.into()),
+        }
+    }
+
+    fn accounts(
+        users: MockUserRepository,
+        hasher: MockPasswordHasher,
+        tokens: MockTokenCodec,
+    ) -> Accounts {
+        Accounts::new(Arc::new(users), Arc::new(hasher), Arc::new(tokens))
+    }
+
+    #[tokio::test]
+    async fn sign_up_hashes_the_plain_password_once_and_saves_the_user() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_username()
+            .with(eq("alice"))
+            .returning(|_| Ok(None));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .withf(|p| p.as_password().expose() == "correct horse")
+            .times(1)
+            .returning(|_| Ok(PasswordHash::new("$argon2id$hashed".into())));
+        users
+            .expect_create()
+            .withf(|name, hash| name.as_str() == "alice" && hash.expose() == "$argon2id$hashed")
+            .times(1)
+            .returning(|_, _| Ok(alice()));
+
+        let user = accounts(users, hasher, MockTokenCodec::new())
+            .sign_up(
+                Username::parse("alice").unwrap(),
+                NewPassword::parse("correct horse".into()).unwrap(),
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(user, alice());
+    }
+
+    #[tokio::test]
+    async fn sign_up_of_a_taken_name_is_a_conflict_without_hashing() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(alice())));
+        users.expect_create().never();
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_hash().never();
+
+        let err = accounts(users, hasher, MockTokenCodec::new())
+            .sign_up(
+                Username::parse("alice").unwrap(),
+                NewPassword::parse("correct horse".into()).unwrap(),
+            )
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::UsernameTaken), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn log_in_of_unknown_user_is_not_found() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_credentials().returning(|_| Ok(None));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().never();
+
+        let err = accounts(users, hasher, MockTokenCodec::new())
+            .log_in("nobody", Password::parse("whatever1".into()).unwrap())
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::UserNotFound), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn log_in_with_wrong_password_is_not_authorized() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials()
+            .returning(|_| Ok(Some(credentials("$argon2id$x"))));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .returning(|_, _| Ok(PasswordCheck::Mismatch));
+        let mut tokens = MockTokenCodec::new();
+        tokens.expect_issue().never();
+
+        let err = accounts(users, hasher, tokens)
+            .log_in("alice", Password::parse("wrong-password".into()).unwrap())
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::NotAuthorized), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn log_in_issues_a_token_for_the_user() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials()
+            .with(eq("alice"))
+            .returning(|_| Ok(Some(credentials("$argon2id$x"))));
+        users.expect_update_password_hash().never();
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .withf(|p, h| p.expose() == "right-password" && h.expose() == "$argon2id$x")
+            .returning(|_, _| Ok(PasswordCheck::Match));
+        let mut tokens = MockTokenCodec::new();
+        tokens
+            .expect_issue()
+            .with(eq("alice"))
+            .returning(|_| Ok(AccessToken::new("signed".into())));
+
+        let token = accounts(users, hasher, tokens)
+            .log_in("alice", Password::parse("right-password".into()).unwrap())
+            .await
+            .unwrap();
+
+        assert_eq!(token.expose(), "signed");
+    }
+
+    #[tokio::test]
+    async fn log_in_with_legacy_hash_stores_a_new_hash() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials()
+            .returning(|_| Ok(Some(credentials("$2b$12$legacy"))));
+        users
+            .expect_update_password_hash()
+            .withf(|id, h| *id == UserId(7) && h.expose() == "$argon2id$new")
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .returning(|_, _| Ok(PasswordCheck::MatchNeedsRehash));
+        hasher
+            .expect_hash()
+            .withf(|p| p.as_password().expose() == "pw")
+            .times(1)
+            .returning(|_| Ok(PasswordHash::new("$argon2id$new".into())));
+        let mut tokens = MockTokenCodec::new();
+        tokens
+            .expect_issue()
+            .returning(|_| Ok(AccessToken::new("signed".into())));
+
+        let token = accounts(users, hasher, tokens)
+            .log_in("alice", Password::parse("pw".into()).unwrap())
+            .await
+            .unwrap();
+
+        assert_eq!(token.expose(), "signed");
+    }
+
+    #[tokio::test]
+    async fn token_of_a_deleted_user_is_user_not_found() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_username().returning(|_| Ok(None));
+        let mut tokens = MockTokenCodec::new();
+        tokens.expect_subject().returning(|_| Ok("ghost".into()));
+
+        let err = accounts(users, MockPasswordHasher::new(), tokens)
+            .authenticate("token")
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::UserNotFound), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn bad_token_is_not_authorized_without_a_lookup() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_username().never();
+        let mut tokens = MockTokenCodec::new();
+        tokens
+            .expect_subject()
+            .returning(|_| Err(DomainError::NotAuthorized));
+
+        let err = accounts(users, MockPasswordHasher::new(), tokens)
+            .authenticate("garbage")
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::NotAuthorized), "{err:?}");
+    }
+}

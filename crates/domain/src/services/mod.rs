@@ -1,0 +1,4 @@
+//! Use cases. Each service holds the ports it needs and nothing else.
+
+pub mod accounts;
+pub mod todos;

@@ -1,0 +1,125 @@
+use std::str::FromStr;
+
+use crate::{DomainError, UserId};
+
+const MAX_CONTENTS_CHARS: usize = 256;
+
+/// Id of a todo: a positive 64-bit integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TodoId(i64);
+
+impl TodoId {
+    /// Parses a path segment. `abc`, `1.5`, `0`, `-1` and values beyond
+    /// `i64::MAX` are all invalid.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let invalid = || DomainError::invalid("todo_id", "must be a positive 64-bit integer");
+        let value = i64::from_str(raw).map_err(|_| invalid())?;
+        Self::new(value).ok_or_else(invalid)
+    }
+
+    pub fn new(value: i64) -> Option<Self> {
+        (value > 0).then_some(Self(value))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// What a todo says: 1–256 characters, stored verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TodoContents(String);
+
+impl TodoContents {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, DomainError> {
+        let raw = raw.into();
+        let chars = raw.chars().count();
+        if chars == 0 || chars > MAX_CONTENTS_CHARS {
+            return Err(DomainError::invalid(
+                "contents",
+                format!("must be 1 to {MAX_CONTENTS_CHARS} characters"),
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Listing order of todos, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl SortOrder {
+    /// `ASC` or `DESC`, in any letter case.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        if raw.eq_ignore_ascii_case("asc") {
+            Ok(Self::Asc)
+        } else if raw.eq_ignore_ascii_case("desc") {
+            Ok(Self::Desc)
+        } else {
+            Err(DomainError::invalid("order", "must be ASC or DESC"))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Todo {
+    pub id: TodoId,
+    pub owner: UserId,
+    pub contents: String,
+    pub is_done: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTodo {
+    pub contents: TodoContents,
+    pub is_done: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn todo_id_rules() {
+        assert_eq!(TodoId::parse("1").unwrap().get(), 1);
+        assert_eq!(
+            TodoId::parse("9223372036854775807").unwrap().get(),
+            i64::MAX
+        );
+        for bad in ["abc", "1.5", "0", "-1", "", "9223372036854775808", "1e3"] {
+            assert!(TodoId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn contents_rules() {
+        assert!(TodoContents::parse("").is_err());
+        assert!(TodoContents::parse("é".repeat(256)).is_ok());
+        assert!(TodoContents::parse("x".repeat(257)).is_err());
+        assert_eq!(
+            TodoContents::parse("'; DROP TABLE todo; --")
+                .unwrap()
+                .as_str(),
+            "'; DROP TABLE todo; --"
+        );
+    }
+
+    #[test]
+    fn order_is_case_insensitive() {
+        assert_eq!(SortOrder::parse("asc").unwrap(), SortOrder::Asc);
+        assert_eq!(SortOrder::parse("DeSc").unwrap(), SortOrder::Desc);
+        assert!(SortOrder::parse("up").is_err());
+    }
+}

@@ -1,0 +1,150 @@
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use serde_json::json;
+use todos_domain::DomainError;
+
+/// Where a bad input sits, as FastAPI's `loc` says it.
+#[derive(Debug, Clone, Copy)]
+pub enum Location {
+    Body,
+    Path,
+    Query,
+}
+
+impl Location {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Body => "body",
+            Self::Path => "path",
+            Self::Query => "query",
+        }
+    }
+}
+
+/// One entry of FastAPI's 422 `detail` list.
+#[derive(Debug, Serialize)]
+pub struct FieldError {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub loc: Vec<String>,
+    pub msg: String,
+}
+
+/// Every failure a handler or extractor can answer with.
+#[derive(Debug)]
+pub enum ApiError {
+    Domain(DomainError),
+    /// 422 with FastAPI's list of field errors.
+    Validation(Vec<FieldError>),
+    PayloadTooLarge,
+    BadRequest(String),
+}
+
+impl ApiError {
+    pub fn validation(
+        location: Location,
+        path: impl IntoIterator<Item = String>,
+        kind: &'static str,
+        msg: impl Into<String>,
+    ) -> Self {
+        let loc = std::iter::once(location.as_str().to_owned())
+            .chain(path)
+            .collect();
+        Self::Validation(vec![FieldError {
+            kind,
+            loc,
+            msg: msg.into(),
+        }])
+    }
+
+    /// A domain rule broken by an input at `location`.
+    pub fn invalid_in(location: Location, err: DomainError) -> Self {
+        match err {
+            DomainError::Invalid { field, reason } => {
+                Self::validation(location, [field.to_owned()], "value_error", reason)
+            }
+            other => Self::Domain(other),
+        }
+    }
+}
+
+/// Domain errors that reach a handler through `?` came from body values;
+/// path and query extractors convert theirs with [`ApiError::invalid_in`].
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        Self::invalid_in(Location::Body, err)
+    }
+}
+
+pub(crate) fn detail(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, Json(json!({ "detail": text.into() }))).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let err = match self {
+            Self::Validation(errors) => {
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({ "detail": errors })),
+                )
+                    .into_response();
+            }
+            Self::PayloadTooLarge => {
+                return detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+            }
+            Self::BadRequest(text) => return detail(StatusCode::BAD_REQUEST, text),
+            Self::Domain(err) => err,
+        };
+        match err {
+            DomainError::Invalid { field, reason } => {
+                ApiError::validation(Location::Body, [field.to_owned()], "value_error", reason)
+                    .into_response()
+            }
+            DomainError::UserNotFound | DomainError::TodoNotFound => {
+                detail(StatusCode::NOT_FOUND, err.to_string())
+            }
+            DomainError::UsernameTaken => detail(StatusCode::CONFLICT, err.to_string()),
+            DomainError::NotAuthorized => {
+                let mut response = detail(StatusCode::UNAUTHORIZED, err.to_string());
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            }
+            DomainError::Unavailable {
+                component,
+                ref source,
+            } => {
+                tracing::warn!(component, error = %source, "dependency unavailable");
+                detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("The {component} is unavailable, try again later"),
+                )
+            }
+            DomainError::Unexpected(ref source) => {
+                tracing::error!(error = %ErrorChain(source.as_ref()), "unexpected error");
+                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        }
+    }
+}
+
+/// Displays an error with all its causes, for the log.
+struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

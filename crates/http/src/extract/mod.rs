@@ -1,0 +1,12 @@
+//! Extractors that reject with [`ApiError`](crate::ApiError), so even a
+//! parse failure answers in the service's `{"detail": …}` shape.
+
+mod current_user;
+mod json;
+mod list_order;
+mod todo_id;
+
+pub use current_user::CurrentUser;
+pub use json::ApiJson;
+pub use list_order::ListOrder;
+pub use todo_id::TodoIdPath;

@@ -1,0 +1,52 @@
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    routing::{get, post},
+};
+use todos_domain::{NewPassword, Password, Username};
+
+use crate::{
+    AppState,
+    dto::{CredentialsIn, SignUpOut, TokenOut, UserOut},
+    error::ApiError,
+    extract::{ApiJson, CurrentUser},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users/sign-up", post(sign_up))
+        .route("/users/log-in", post(log_in))
+        .route("/users/me", get(me))
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CredentialsIn>,
+) -> Result<(StatusCode, Json<SignUpOut>), ApiError> {
+    let username = Username::parse(body.username)?;
+    let password = NewPassword::parse(body.password)?;
+    let user = state.accounts.sign_up(username, password).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Log-in checks only length bounds: accounts made under the old service's
+/// rules must still get in.
+async fn log_in(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CredentialsIn>,
+) -> Result<Json<TokenOut>, ApiError> {
+    let username_chars = body.username.chars().count();
+    if username_chars == 0 || username_chars > 256 {
+        return Err(
+            todos_domain::DomainError::invalid("username", "must be 1 to 256 characters").into(),
+        );
+    }
+    let password = Password::parse(body.password)?;
+    let token = state.accounts.log_in(&body.username, password).await?;
+    Ok(Json(token.into()))
+}
+
+async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {
+    Json(user.into())
+}

@@ -1,0 +1,17 @@
+use std::sync::Arc;
+
+use todos_domain::{Accounts, HealthProbe, Todos};
+
+/// What handlers reach: the use cases, and the probes readiness reports on.
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: Accounts,
+    pub todos: Todos,
+    pub readiness: Readiness,
+}
+
+#[derive(Clone)]
+pub struct Readiness {
+    pub database: Arc<dyn HealthProbe>,
+    pub cache: Arc<dyn HealthProbe>,
+}

@@ -1,0 +1,68 @@
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use todos_migration::{Migrator, MigratorTrait};
+
+/// Where the database is and how the pool behaves. The backend follows from
+/// the URL scheme: `sqlite:`, `mysql:` or `postgres:`.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    /// Upper bound on waiting for a connection: with the database down,
+    /// requests fail (503) after this long instead of hanging.
+    pub acquire_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    pub fn new(url: impl Into<String>) -> Self {
+        let url = url.into();
+        // SQLite has one writer at a time; a few connections serve parallel
+        // readers under WAL, more only add lock contention. Server databases
+        // are shared with other instances, so each takes a modest share.
+        let max_connections = if is_sqlite(&url) { 8 } else { 16 };
+        Self {
+            url,
+            max_connections,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// Opens the pool. SQLite runs in WAL mode (readers do not block the writer)
+/// with a busy timeout, so concurrent writers wait instead of failing.
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(settings.url.clone());
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(1)
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
+        .idle_timeout(settings.idle_timeout)
+        // Request tracing covers what matters; statement logs would be noise.
+        .sqlx_logging(false);
+    if is_sqlite(&settings.url) {
+        options.map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                // FULL: a todo acknowledged with 201 survives power loss too.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    }
+    Database::connect(options).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}

@@ -1,0 +1,26 @@
+use async_trait::async_trait;
+use sea_orm::DatabaseConnection;
+use todos_domain::{DomainError, HealthProbe};
+
+use crate::error::db_error;
+
+/// Readiness of the database: one round trip on a pooled connection.
+pub struct DatabaseProbe {
+    db: DatabaseConnection,
+}
+
+impl DatabaseProbe {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl HealthProbe for DatabaseProbe {
+    async fn check(&self) -> Result<(), DomainError> {
+        self.db
+            .ping()
+            .await
+            .map_err(|e| DomainError::unavailable("database", db_error(e)))
+    }
+}

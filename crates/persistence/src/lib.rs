@@ -1,0 +1,15 @@
+//! Storage for `todos` on SQLite, MySQL/MariaDB or PostgreSQL through
+//! SeaORM: entities, repository implementations and the connection pool.
+
+mod connect;
+pub mod entity;
+mod error;
+mod health;
+mod todos;
+mod users;
+
+pub use connect::{DatabaseSettings, connect, migrate};
+pub use health::DatabaseProbe;
+pub use sea_orm::DatabaseConnection;
+pub use todos::SeaTodoRepository;
+pub use users::SeaUserRepository;

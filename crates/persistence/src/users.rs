@@ -1,0 +1,88 @@
+use async_trait::async_trait;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use todos_domain::{
+    Credentials, DomainError, PasswordHash, User, UserId, UserRepository, Username,
+};
+
+use crate::entity::user;
+use crate::error::{db_error, is_unique_violation};
+
+pub struct SeaUserRepository {
+    db: DatabaseConnection,
+}
+
+impl SeaUserRepository {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    async fn find_model(&self, username: &str) -> Result<Option<user::Model>, DomainError> {
+        user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(&self.db)
+            .await
+            .map_err(db_error)
+    }
+}
+
+fn to_user(model: &user::Model) -> User {
+    User {
+        id: UserId(model.id),
+        username: model.username.clone(),
+        email: None,
+        email_verified: false,
+    }
+}
+
+#[async_trait]
+impl UserRepository for SeaUserRepository {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>, DomainError> {
+        Ok(self.find_model(username).await?.as_ref().map(to_user))
+    }
+
+    async fn find_credentials(&self, username: &str) -> Result<Option<Credentials>, DomainError> {
+        Ok(self.find_model(username).await?.map(|model| Credentials {
+            user: to_user(&model),
+            password_hash: PasswordHash::new(model.password_hash),
+        }))
+    }
+
+    async fn create(
+        &self,
+        username: &Username,
+        password_hash: &PasswordHash,
+    ) -> Result<User, DomainError> {
+        let inserted = user::ActiveModel {
+            username: Set(username.as_str().to_owned()),
+            password_hash: Set(password_hash.expose().to_owned()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::UsernameTaken
+            } else {
+                db_error(e)
+            }
+        })?;
+        Ok(to_user(&inserted))
+    }
+
+    async fn update_password_hash(
+        &self,
+        id: UserId,
+        password_hash: &PasswordHash,
+    ) -> Result<(), DomainError> {
+        user::Entity::update_many()
+            .col_expr(
+                user::Column::PasswordHash,
+                sea_orm::sea_query::Expr::value(password_hash.expose()),
+            )
+            .filter(user::Column::Id.eq(id.0))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+}
