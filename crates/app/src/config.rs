@@ -4,7 +4,8 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use todos_auth::{JwtSecret, JwtSecretError};
+pub use todos_auth::JwtSecret;
+use todos_auth::JwtSecretError;
 use todos_persistence::DatabaseSettings;
 
 #[derive(Debug, Parser)]

@@ -1,0 +1,251 @@
+//! The real `todos` binary: subcommands, the `listening on` line,
+//! configuration errors and graceful shutdown.
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+const SECRET: &str = "binary-test-secret-of-at-least-32-bytes";
+
+/// The binary with a clean configuration, run in `dir`.
+fn todos(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_todos"));
+    command.current_dir(dir).kill_on_drop(true);
+    for var in [
+        "TODOS_ADDR",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "JWT_SECRET",
+        "JWT_SECRET_FILE",
+        "JWT_TTL_SECS",
+        "TODOS_MAIL_DIR",
+        "SMTP_URL",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("RUST_LOG", "warn");
+    command
+}
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+/// Starts `todos serve` on a free port and waits for its `listening on` line.
+async fn serve(mut command: Command) -> Server {
+    let mut child = command
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("listening line within 30 s")
+        .unwrap()
+        .expect("a line on stdout");
+    let address = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(
+        !address.ends_with(":0"),
+        "the real port is printed: {address}"
+    );
+    Server { child, address }
+}
+
+impl Server {
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!("{}{path}", self.address))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("exits within 15 s of SIGTERM")
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn serves_on_the_default_sqlite_file_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = todos(dir.path());
+    command.env("JWT_SECRET", SECRET);
+    let server = serve(command).await;
+
+    let body: Value = reqwest::get(format!("{}/", server.address))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!({ "ping": "pong" }));
+    assert_eq!(
+        server
+            .post(
+                "/users/sign-up",
+                json!({ "username": "u1", "password": "password123" })
+            )
+            .await
+            .status(),
+        201
+    );
+    assert!(
+        dir.path().join("todos.db").exists(),
+        "todos.db beside the working directory"
+    );
+
+    let status = server.terminate().await;
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn migrate_then_create_user_then_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = todos(dir.path()).arg("migrate").output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Running it again finds nothing pending and still succeeds.
+    assert!(
+        todos(dir.path())
+            .arg("migrate")
+            .output()
+            .await
+            .unwrap()
+            .status
+            .success()
+    );
+
+    let output = todos(dir.path())
+        .args([
+            "create-user",
+            "--username",
+            "admin",
+            "--password",
+            "password123",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("admin") && !stdout.contains("password123"),
+        "{stdout}"
+    );
+
+    let output = todos(dir.path())
+        .args([
+            "create-user",
+            "--username",
+            "admin",
+            "--password",
+            "password123",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success(), "a taken name fails");
+
+    let mut command = todos(dir.path());
+    command.env("JWT_SECRET", SECRET);
+    let server = serve(command).await;
+    let response = server
+        .post(
+            "/users/log-in",
+            json!({ "username": "admin", "password": "password123" }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    server.terminate().await;
+}
+
+#[tokio::test]
+async fn a_short_jwt_secret_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = todos(dir.path())
+        .env("JWT_SECRET", "too-short")
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("JWT_SECRET must be at least 32 bytes"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("too-short"),
+        "the secret itself is not echoed: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_secret_can_come_from_a_file_and_tokens_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("jwt.secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let start = || {
+        let mut command = todos(dir.path());
+        command.env("JWT_SECRET_FILE", &secret_file);
+        serve(command)
+    };
+
+    let server = start().await;
+    let credentials = json!({ "username": "keeper", "password": "password123" });
+    assert_eq!(
+        server
+            .post("/users/sign-up", credentials.clone())
+            .await
+            .status(),
+        201
+    );
+    let token: Value = server
+        .post("/users/log-in", credentials)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.terminate().await.code(), Some(0));
+
+    let server = start().await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/users/me", server.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    server.terminate().await;
+}
