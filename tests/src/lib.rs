@@ -3,12 +3,24 @@
 //! [`TestApp`] with one method per endpoint, so tests read like user stories.
 //! Set `TEST_LOG=1` to see the application's logs.
 
-use std::{sync::Once, time::Duration};
+pub mod smtp_sink;
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Once,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use todos_app::{Application, Settings};
+use todos_app::{
+    Application, Settings,
+    config::{JwtSecret, MailSettings, RedisSettings},
+};
 use todos_persistence::DatabaseSettings;
 
 /// Tests sign their own tokens (forged, expired, …) with this key.
@@ -18,22 +30,43 @@ pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub database_url: String,
+    /// Where the app writes each email as an `.eml` file.
+    pub mail_dir: PathBuf,
     _dir: TempDir,
 }
 
+/// The app on a fresh SQLite file, writing mail into a temp directory, on
+/// the real Redis named by `REDIS_URL` when set (else the in-process cache).
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with a chance to change the settings first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_test_logging();
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!(
         "sqlite://{}?mode=rwc",
         dir.path().join("todos.db").display()
     );
-    let settings = Settings {
+    let mail_dir = dir.path().join("mail");
+    let mut settings = Settings {
         addr: "127.0.0.1:0".parse().unwrap(),
         database: DatabaseSettings::new(database_url.clone()),
-        jwt_secret: Some(todos_auth_secret()),
+        jwt_secret: Some(JwtSecret::new(JWT_SECRET).unwrap()),
         jwt_ttl: Duration::from_secs(3600),
+        redis: std::env::var("REDIS_URL").ok().map(|url| RedisSettings {
+            // Each app gets its own keys on the shared server.
+            key_prefix: format!("test:{}:", unique_suffix()),
+            ..RedisSettings::new(url)
+        }),
+        mail: MailSettings {
+            from: "todos tests <tests@todos.localhost>".into(),
+            dir: Some(mail_dir.clone()),
+            smtp_url: None,
+        },
     };
+    configure(&mut settings);
     let app = Application::build(settings)
         .await
         .expect("application builds");
@@ -43,12 +76,22 @@ pub async fn spawn_app() -> TestApp {
         address,
         client: Client::builder().no_proxy().build().unwrap(),
         database_url,
+        mail_dir,
         _dir: dir,
     }
 }
 
-fn todos_auth_secret() -> todos_app::config::JwtSecret {
-    todos_app::config::JwtSecret::new(JWT_SECRET).unwrap()
+fn unique_suffix() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn init_test_logging() {
@@ -189,6 +232,64 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    pub async fn request_otp(&self, token: &str, email: &str) -> Response {
+        self.client
+            .post(self.url("/users/email/otp"))
+            .bearer_auth(token)
+            .json(&json!({ "email": email }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn verify_otp(&self, token: &str, email: &str, otp: &str) -> Response {
+        self.client
+            .post(self.url("/users/email/otp/verify"))
+            .bearer_auth(token)
+            .json(&json!({ "email": email, "otp": otp }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Every `.eml` file written so far to `to`, oldest first, waiting up
+    /// to 10 s for at least `count` of them (mail is sent in the background).
+    pub async fn emails_to(&self, to: &str, count: usize) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut found: Vec<(SystemTime, String)> = std::fs::read_dir(&self.mail_dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(|entry| {
+                            let path = entry.ok()?.path();
+                            (path.extension()? == "eml").then_some(path)
+                        })
+                        .filter_map(|path| {
+                            let text = std::fs::read_to_string(&path).ok()?;
+                            let modified = path.metadata().ok()?.modified().ok()?;
+                            text.contains(&format!("To: {to}"))
+                                .then_some((modified, text))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if found.len() >= count || tokio::time::Instant::now() > deadline {
+                found.sort_by_key(|(modified, _)| *modified);
+                return found.into_iter().map(|(_, text)| text).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Asks for a code for `email` and reads it from the email that arrives.
+    pub async fn otp_for(&self, token: &str, email: &str) -> String {
+        let before = self.emails_to(email, 0).await.len();
+        assert_eq!(self.request_otp(token, email).await.status(), 202);
+        let mails = self.emails_to(email, before + 1).await;
+        assert_eq!(mails.len(), before + 1, "one new email to {email}");
+        otp_in(mails.last().unwrap())
+    }
+
     /// Removes a user straight from the database, as an operator would.
     pub async fn delete_user_row(&self, username: &str) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -213,4 +314,11 @@ pub async fn status_and_json(response: Response) -> (u16, Value) {
     let body = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
     (status, body)
+}
+
+/// The six-digit code in an OTP email.
+pub fn otp_in(email: &str) -> String {
+    let marker = "verification code is ";
+    let start = email.find(marker).expect("an OTP email") + marker.len();
+    email[start..start + 6].to_owned()
 }

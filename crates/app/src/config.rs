@@ -6,6 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{Args, Parser, Subcommand};
 pub use todos_auth::JwtSecret;
 use todos_auth::JwtSecretError;
+pub use todos_cache::RedisSettings;
 use todos_persistence::DatabaseSettings;
 
 #[derive(Debug, Parser)]
@@ -60,6 +61,18 @@ pub struct ServeArgs {
     /// Access token lifetime in seconds.
     #[arg(long, env = "JWT_TTL_SECS", default_value_t = 86_400)]
     pub jwt_ttl_secs: u64,
+
+    /// `redis://host:port/db`; unset: an in-process cache.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Write each email as one `.eml` file into this directory.
+    #[arg(long, env = "TODOS_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+
+    /// Sender of every email.
+    #[arg(long, env = "TODOS_MAIL_FROM", default_value = todos_mail::DEFAULT_FROM)]
+    pub mail_from: String,
 }
 
 /// Everything the application needs, already validated.
@@ -70,6 +83,19 @@ pub struct Settings {
     /// `None`: a random key per process (tokens die with it).
     pub jwt_secret: Option<JwtSecret>,
     pub jwt_ttl: Duration,
+    /// `None`: the in-process cache.
+    pub redis: Option<RedisSettings>,
+    pub mail: MailSettings,
+}
+
+/// Where email goes. With neither a directory nor SMTP, it is only logged;
+/// with both, each message goes to both.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub from: String,
+    pub dir: Option<PathBuf>,
+    /// May hold credentials, so it comes only from `SMTP_URL`.
+    pub smtp_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +124,12 @@ impl Settings {
             database: DatabaseSettings::new(args.database.database_url.clone()),
             jwt_secret: jwt_secret_from_env()?,
             jwt_ttl: Duration::from_secs(args.jwt_ttl_secs),
+            redis: args.redis_url.clone().map(RedisSettings::new),
+            mail: MailSettings {
+                from: args.mail_from.clone(),
+                dir: args.mail_dir.clone(),
+                smtp_url: std::env::var("SMTP_URL").ok().filter(|url| !url.is_empty()),
+            },
         })
     }
 }

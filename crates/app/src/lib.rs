@@ -2,6 +2,7 @@
 //! and the server's lifecycle. `main.rs` and the black-box tests both go
 //! through [`Application::build`], so tests exercise the real wiring.
 
+mod background;
 pub mod config;
 mod probes;
 mod startup;

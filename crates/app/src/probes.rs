@@ -1,13 +1,14 @@
-use async_trait::async_trait;
-use todos_domain::{DomainError, HealthProbe};
+use std::sync::Arc;
 
-/// Readiness of the in-process cache: it lives in this process, so it is up
-/// whenever the process can answer.
-pub struct InProcessCacheProbe;
+use async_trait::async_trait;
+use todos_domain::{Cache, DomainError, HealthProbe};
+
+/// Readiness of the cache: a PING on Redis; always up in process.
+pub struct CacheProbe(pub Arc<dyn Cache>);
 
 #[async_trait]
-impl HealthProbe for InProcessCacheProbe {
+impl HealthProbe for CacheProbe {
     async fn check(&self) -> Result<(), DomainError> {
-        Ok(())
+        self.0.ping().await
     }
 }

@@ -4,28 +4,33 @@ use axum::Router;
 use todos_persistence::{DatabaseConnection, DatabaseSettings};
 use tokio::net::TcpListener;
 
-use crate::{Settings, wiring};
+use crate::{Settings, background::BackgroundTasks, wiring};
 
 /// How long in-flight requests get to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long queued background work (email) gets after the server stopped.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(10);
 
 /// A wired, bound, not yet serving application.
 pub struct Application {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
+    tasks: BackgroundTasks,
 }
 
 impl Application {
     /// Opens and migrates the database, wires the ports, binds the address.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings.database).await?;
-        let router = todos_http::router(wiring::app_state(&settings, &db));
+        let tasks = BackgroundTasks::default();
+        let router = todos_http::router(wiring::app_state(&settings, &db, &tasks)?);
         let listener = TcpListener::bind(settings.addr).await?;
         Ok(Self {
             listener,
             router,
             db,
+            tasks,
         })
     }
 
@@ -35,8 +40,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets
-    /// in-flight requests finish (bounded by a grace period) and closes the
-    /// database pool.
+    /// in-flight requests finish, then queued background tasks (each
+    /// bounded by a grace period), and closes the database pool.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -58,6 +63,13 @@ impl Application {
                 tracing::warn!(?SHUTDOWN_GRACE, "in-flight requests did not finish in time");
                 server.abort();
             }
+        }
+        let unfinished = self.tasks.drain(BACKGROUND_GRACE).await;
+        if unfinished > 0 {
+            tracing::warn!(
+                unfinished,
+                "background tasks still running at exit were dropped"
+            );
         }
         self.db.close().await?;
         tracing::info!("stopped");

@@ -3,15 +3,29 @@
 use std::sync::Arc;
 
 use todos_auth::{Argon2Hasher, JwtCodec, JwtSecret};
-use todos_domain::{Accounts, NewPassword, Todos, User, Username};
+use todos_cache::{MemoryCache, RedisCache, RedisSettings};
+use todos_domain::{
+    Accounts, Cache, DomainError, EmailVerification, Mailer, NewPassword, RandomOtpGenerator,
+    Todos, User, Username,
+};
 use todos_http::{AppState, Readiness};
+use todos_mail::{DirMailer, LogMailer, SmtpMailer};
 use todos_persistence::{
     DatabaseConnection, DatabaseProbe, DatabaseSettings, SeaTodoRepository, SeaUserRepository,
 };
 
-use crate::{Settings, probes::InProcessCacheProbe};
+use crate::{
+    Settings,
+    background::{BackgroundTasks, QueuedMailer},
+    config::MailSettings,
+    probes::CacheProbe,
+};
 
-pub(crate) fn app_state(settings: &Settings, db: &DatabaseConnection) -> AppState {
+pub(crate) fn app_state(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    tasks: &BackgroundTasks,
+) -> Result<AppState, DomainError> {
     let secret = settings.jwt_secret.clone().unwrap_or_else(|| {
         tracing::warn!(
             "JWT_SECRET is not set: using a random key, so tokens stop working when this process \
@@ -19,22 +33,63 @@ pub(crate) fn app_state(settings: &Settings, db: &DatabaseConnection) -> AppStat
         );
         JwtSecret::random()
     });
-    AppState {
-        accounts: accounts(db, Arc::new(JwtCodec::new(&secret, settings.jwt_ttl))),
+    let users = Arc::new(SeaUserRepository::new(db.clone()));
+    let cache = cache(settings.redis.as_ref())?;
+    let mailer = Arc::new(QueuedMailer::new(
+        mail_transports(&settings.mail)?,
+        tasks.clone(),
+    ));
+    Ok(AppState {
+        accounts: accounts(
+            users.clone(),
+            Arc::new(JwtCodec::new(&secret, settings.jwt_ttl)),
+        ),
         todos: Todos::new(Arc::new(SeaTodoRepository::new(db.clone()))),
+        email_verification: EmailVerification::new(
+            users,
+            cache.clone(),
+            mailer,
+            Arc::new(RandomOtpGenerator),
+        ),
         readiness: Readiness {
             database: Arc::new(DatabaseProbe::new(db.clone())),
-            cache: Arc::new(InProcessCacheProbe),
+            cache: Arc::new(CacheProbe(cache)),
         },
-    }
+    })
 }
 
-fn accounts(db: &DatabaseConnection, tokens: Arc<JwtCodec>) -> Accounts {
-    Accounts::new(
-        Arc::new(SeaUserRepository::new(db.clone())),
-        Arc::new(Argon2Hasher::default()),
-        tokens,
-    )
+fn cache(redis: Option<&RedisSettings>) -> Result<Arc<dyn Cache>, DomainError> {
+    Ok(match redis {
+        Some(redis) => {
+            tracing::info!("cache: Redis");
+            Arc::new(RedisCache::connect(redis)?)
+        }
+        None => {
+            tracing::info!("cache: in process (set REDIS_URL to share it between instances)");
+            Arc::new(MemoryCache::default())
+        }
+    })
+}
+
+fn mail_transports(mail: &MailSettings) -> Result<Vec<Arc<dyn Mailer>>, DomainError> {
+    let mut transports: Vec<Arc<dyn Mailer>> = Vec::new();
+    if let Some(dir) = &mail.dir {
+        tracing::info!(dir = %dir.display(), "mail: .eml files");
+        transports.push(Arc::new(DirMailer::new(dir, &mail.from)?));
+    }
+    if let Some(url) = &mail.smtp_url {
+        tracing::info!("mail: SMTP");
+        transports.push(Arc::new(SmtpMailer::new(url, &mail.from)?));
+    }
+    if transports.is_empty() {
+        tracing::info!("mail: log only (set TODOS_MAIL_DIR or SMTP_URL to deliver)");
+        transports.push(Arc::new(LogMailer));
+    }
+    Ok(transports)
+}
+
+fn accounts(users: Arc<SeaUserRepository>, tokens: Arc<JwtCodec>) -> Accounts {
+    Accounts::new(users, Arc::new(Argon2Hasher::default()), tokens)
 }
 
 /// `todos create-user`: the same sign-up rules as the HTTP route.
@@ -51,7 +106,8 @@ pub async fn create_user(
         &JwtSecret::random(),
         std::time::Duration::from_secs(1),
     ));
-    let user = accounts(&db, tokens).sign_up(username, password).await?;
+    let users = Arc::new(SeaUserRepository::new(db.clone()));
+    let user = accounts(users, tokens).sign_up(username, password).await?;
     db.close().await?;
     Ok(user)
 }

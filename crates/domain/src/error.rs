@@ -20,6 +20,18 @@ pub enum DomainError {
     #[error("Username Already Taken")]
     UsernameTaken,
 
+    /// Another account has already verified this address.
+    #[error("Email Already In Use")]
+    EmailTaken,
+
+    /// A one-time password that is wrong, expired, used up or voided.
+    #[error("Bad Request")]
+    InvalidOtp,
+
+    /// A rate limit was hit; the caller may try again after `retry_after`.
+    #[error("Too Many Requests")]
+    TooManyRequests { retry_after: std::time::Duration },
+
     /// Bad credentials or a token that is missing, malformed, forged or expired.
     #[error("Not Authorized")]
     NotAuthorized,

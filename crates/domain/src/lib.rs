@@ -20,17 +20,24 @@
 //!
 //! [mockall]: https://docs.rs/mockall
 
+mod email;
 mod error;
 pub mod ports;
 pub mod services;
 mod todo;
 mod user;
 
+pub use email::{Email, EmailAddress, Otp};
 pub use error::{BoxError, DomainError};
 pub use ports::{
-    HealthProbe, PasswordCheck, PasswordHasher, TodoRepository, TokenCodec, UserRepository,
+    Cache, HealthProbe, Hit, Mailer, OtpGenerator, PasswordCheck, PasswordHasher, TodoRepository,
+    TokenCodec, UserRepository,
 };
-pub use services::{accounts::Accounts, todos::Todos};
+pub use services::{
+    accounts::Accounts,
+    email_verification::{EmailVerification, RandomOtpGenerator},
+    todos::Todos,
+};
 pub use todo::{NewTodo, SortOrder, Todo, TodoContents, TodoId};
 pub use user::{
     AccessToken, Credentials, NewPassword, Password, PasswordHash, User, UserId, Username,
@@ -38,5 +45,6 @@ pub use user::{
 
 #[cfg(any(test, feature = "mock"))]
 pub use ports::{
-    MockHealthProbe, MockPasswordHasher, MockTodoRepository, MockTokenCodec, MockUserRepository,
+    MockCache, MockHealthProbe, MockMailer, MockOtpGenerator, MockPasswordHasher,
+    MockTodoRepository, MockTokenCodec, MockUserRepository,
 };

@@ -2,11 +2,13 @@
 //! other crates (`todos-persistence`, `todos-auth`, …); tests use the
 //! generated `Mock*` types.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::{
-    AccessToken, Credentials, DomainError, NewPassword, NewTodo, Password, PasswordHash, SortOrder,
-    Todo, TodoId, User, UserId, Username,
+    AccessToken, Credentials, DomainError, Email, EmailAddress, NewPassword, NewTodo, Otp,
+    Password, PasswordHash, SortOrder, Todo, TodoId, User, UserId, Username,
 };
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -23,6 +25,11 @@ pub trait UserRepository: Send + Sync {
     async fn create(&self, username: &Username, password_hash: &PasswordHash) -> Result<User>;
 
     async fn update_password_hash(&self, id: UserId, password_hash: &PasswordHash) -> Result<()>;
+
+    /// Stores `email` as the user's verified address. Fails with
+    /// [`DomainError::EmailTaken`] when another user has verified it, and
+    /// [`DomainError::UserNotFound`] when the user is gone.
+    async fn set_verified_email(&self, id: UserId, email: &EmailAddress) -> Result<User>;
 }
 
 /// Every operation is scoped to the owner: another user's todo is absent.
@@ -74,4 +81,51 @@ pub trait TokenCodec: Send + Sync {
 #[async_trait]
 pub trait HealthProbe: Send + Sync {
     async fn check(&self) -> Result<()>;
+}
+
+/// Outcome of [`Cache::hit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    /// Counted; this is the `n`th hit in the current window.
+    Counted(u64),
+    /// The limit was already reached; nothing was counted.
+    Refused { retry_after: Duration },
+}
+
+/// A shared key-value store with expiry (Redis, or in process). Every
+/// operation is atomic, so several instances may share one store.
+/// Unreachable stores fail with [`DomainError::Unavailable`] (`"cache"`).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Cache: Send + Sync {
+    /// Stores `value` under `key` for `ttl`, replacing what was there.
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<()>;
+
+    async fn get(&self, key: &str) -> Result<Option<String>>;
+
+    /// Removes `key` and returns its value; of two concurrent takes, only
+    /// one gets it.
+    async fn take(&self, key: &str) -> Result<Option<String>>;
+
+    async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Counts one hit on the counter `key` unless it already holds `limit`
+    /// hits. The counter's window of `window` starts at its first hit.
+    async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<Hit>;
+
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Delivers email. Implementations may queue: a successful return means
+/// "accepted", not "delivered".
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: Email) -> Result<()>;
+}
+
+/// Makes one-time passwords; production uses a CSPRNG.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait OtpGenerator: Send + Sync {
+    fn generate(&self) -> Otp;
 }

@@ -91,3 +91,14 @@ impl From<Todo> for TodoOut {
 pub struct TodoListOut {
     pub todos: Vec<TodoOut>,
 }
+
+#[derive(Debug, Deserialize)]
+pub struct OtpRequestIn {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OtpVerifyIn {
+    pub email: String,
+    pub otp: String,
+}

@@ -108,7 +108,19 @@ impl IntoResponse for ApiError {
             DomainError::UserNotFound | DomainError::TodoNotFound => {
                 detail(StatusCode::NOT_FOUND, err.to_string())
             }
-            DomainError::UsernameTaken => detail(StatusCode::CONFLICT, err.to_string()),
+            DomainError::UsernameTaken | DomainError::EmailTaken => {
+                detail(StatusCode::CONFLICT, err.to_string())
+            }
+            DomainError::InvalidOtp => detail(StatusCode::BAD_REQUEST, err.to_string()),
+            DomainError::TooManyRequests { retry_after } => {
+                let mut response = detail(StatusCode::TOO_MANY_REQUESTS, err.to_string());
+                // Whole seconds, rounded up: retrying early would be refused again.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                response
+            }
             DomainError::NotAuthorized => {
                 let mut response = detail(StatusCode::UNAUTHORIZED, err.to_string());
                 response

@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
-use todos_domain::{Accounts, HealthProbe, Todos};
+use todos_domain::{Accounts, EmailVerification, HealthProbe, Todos};
 
 /// What handlers reach: the use cases, and the probes readiness reports on.
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Accounts,
     pub todos: Todos,
+    pub email_verification: EmailVerification,
     pub readiness: Readiness,
 }
 

@@ -1,7 +1,10 @@
 use async_trait::async_trait;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    sea_query::Expr,
+};
 use todos_domain::{
-    Credentials, DomainError, PasswordHash, User, UserId, UserRepository, Username,
+    Credentials, DomainError, EmailAddress, PasswordHash, User, UserId, UserRepository, Username,
 };
 
 use crate::entity::user;
@@ -29,8 +32,8 @@ fn to_user(model: &user::Model) -> User {
     User {
         id: UserId(model.id),
         username: model.username.clone(),
-        email: None,
-        email_verified: false,
+        email: model.email.clone(),
+        email_verified: model.email_verified,
     }
 }
 
@@ -77,12 +80,39 @@ impl UserRepository for SeaUserRepository {
         user::Entity::update_many()
             .col_expr(
                 user::Column::PasswordHash,
-                sea_orm::sea_query::Expr::value(password_hash.expose()),
+                Expr::value(password_hash.expose()),
             )
             .filter(user::Column::Id.eq(id.0))
             .exec(&self.db)
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn set_verified_email(
+        &self,
+        id: UserId,
+        email: &EmailAddress,
+    ) -> Result<User, DomainError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::Email, Expr::value(email.as_str()))
+            .col_expr(user::Column::EmailVerified, Expr::value(true))
+            .filter(user::Column::Id.eq(id.0))
+            .exec(&self.db)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    DomainError::EmailTaken
+                } else {
+                    db_error(e)
+                }
+            })?;
+        // The read, not the update count, decides: MySQL counts only changed rows.
+        user::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(|model| to_user(&model))
+            .ok_or(DomainError::UserNotFound)
     }
 }

@@ -4,11 +4,12 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use todos_domain::{NewPassword, Password, Username};
+use serde_json::{Value, json};
+use todos_domain::{EmailAddress, NewPassword, Otp, Password, Username};
 
 use crate::{
     AppState,
-    dto::{CredentialsIn, SignUpOut, TokenOut, UserOut},
+    dto::{CredentialsIn, OtpRequestIn, OtpVerifyIn, SignUpOut, TokenOut, UserOut},
     error::ApiError,
     extract::{ApiJson, CurrentUser},
 };
@@ -18,6 +19,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users/sign-up", post(sign_up))
         .route("/users/log-in", post(log_in))
         .route("/users/me", get(me))
+        .route("/users/email/otp", post(request_otp))
+        .route("/users/email/otp/verify", post(verify_otp))
 }
 
 async fn sign_up(
@@ -49,4 +52,26 @@ async fn log_in(
 
 async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {
     Json(user.into())
+}
+
+/// 202: the code goes out by email in the background, never in the response.
+async fn request_otp(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<OtpRequestIn>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let email = EmailAddress::parse(&body.email)?;
+    state.email_verification.request(&user, email).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "detail": "OTP sent" }))))
+}
+
+async fn verify_otp(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<OtpVerifyIn>,
+) -> Result<Json<UserOut>, ApiError> {
+    let email = EmailAddress::parse(&body.email)?;
+    let otp = Otp::parse(&body.otp)?;
+    let verified = state.email_verification.verify(&user, email, otp).await?;
+    Ok(Json(verified.into()))
 }

@@ -11,6 +11,9 @@ pub struct Model {
     /// its databases upgrade in place.
     #[sea_orm(column_name = "password")]
     pub password_hash: String,
+    #[sea_orm(unique)]
+    pub email: Option<String>,
+    pub email_verified: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,462 @@
+//! Verifying a user's email address with a one-time password (SPEC:
+//! "Behaviour that matters", OTP).
+
+use std::{sync::Arc, time::Duration};
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Cache, DomainError, Email, EmailAddress, Hit, Mailer, Otp, OtpGenerator, User, UserId,
+    UserRepository,
+};
+
+/// How long a code is valid.
+pub const OTP_TTL: Duration = Duration::from_secs(3 * 60);
+/// Verify attempts per code; the next one voids it.
+pub const MAX_VERIFY_ATTEMPTS: u64 = 5;
+/// Codes a user may request per window, across addresses.
+pub const MAX_OTP_REQUESTS: u64 = 5;
+pub const OTP_REQUEST_WINDOW: Duration = Duration::from_secs(60 * 60);
+
+/// Six digits from the thread-local CSPRNG (ChaCha, seeded by the OS).
+pub struct RandomOtpGenerator;
+
+impl OtpGenerator for RandomOtpGenerator {
+    fn generate(&self) -> Otp {
+        let code: u32 = rand::rng().random_range(0..1_000_000);
+        Otp::parse(&format!("{code:06}")).expect("six digits")
+    }
+}
+
+#[derive(Clone)]
+pub struct EmailVerification {
+    users: Arc<dyn UserRepository>,
+    cache: Arc<dyn Cache>,
+    mailer: Arc<dyn Mailer>,
+    codes: Arc<dyn OtpGenerator>,
+}
+
+impl EmailVerification {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        cache: Arc<dyn Cache>,
+        mailer: Arc<dyn Mailer>,
+        codes: Arc<dyn OtpGenerator>,
+    ) -> Self {
+        Self {
+            users,
+            cache,
+            mailer,
+            codes,
+        }
+    }
+
+    /// Issues a code for `email` and mails it. A new code replaces the
+    /// previous one for that address; refused requests do not count.
+    pub async fn request(&self, user: &User, email: EmailAddress) -> Result<(), DomainError> {
+        let requests = format!("todos:otp:requests:{}", user.id.0);
+        if let Hit::Refused { retry_after } = self
+            .cache
+            .hit(&requests, MAX_OTP_REQUESTS, OTP_REQUEST_WINDOW)
+            .await?
+        {
+            return Err(DomainError::TooManyRequests { retry_after });
+        }
+        let keys = Keys::new(user.id, &email);
+        let otp = self.codes.generate();
+        self.cache.delete(&keys.attempts).await?;
+        self.cache
+            .put(&keys.code, &digest(user.id, &email, &otp), OTP_TTL)
+            .await?;
+        self.mailer
+            .send(Email {
+                to: email,
+                subject: "Your todos verification code".into(),
+                body: format!(
+                    "Your verification code is {}.\r\nIt expires in {} minutes. If you did not ask for it, ignore this email.\r\n",
+                    otp.expose(),
+                    OTP_TTL.as_secs() / 60
+                ),
+            })
+            .await
+    }
+
+    /// Checks `otp` for this user and address; on success stores the
+    /// address as verified and mails a confirmation. Every failure is
+    /// [`DomainError::InvalidOtp`], whatever its reason.
+    pub async fn verify(
+        &self,
+        user: &User,
+        email: EmailAddress,
+        otp: Otp,
+    ) -> Result<User, DomainError> {
+        let keys = Keys::new(user.id, &email);
+        let Some(stored) = self.cache.get(&keys.code).await? else {
+            return Err(DomainError::InvalidOtp);
+        };
+        // Counted before comparing, so concurrent guesses cannot exceed the cap.
+        let attempt = match self
+            .cache
+            .hit(&keys.attempts, MAX_VERIFY_ATTEMPTS, OTP_TTL)
+            .await?
+        {
+            Hit::Counted(n) => n,
+            Hit::Refused { .. } => {
+                self.cache.delete(&keys.code).await?;
+                return Err(DomainError::InvalidOtp);
+            }
+        };
+        if stored != digest(user.id, &email, &otp) {
+            if attempt >= MAX_VERIFY_ATTEMPTS {
+                self.cache.delete(&keys.code).await?;
+            }
+            return Err(DomainError::InvalidOtp);
+        }
+        // Single use: of two concurrent right answers only one takes the code.
+        if self.cache.take(&keys.code).await?.as_deref() != Some(stored.as_str()) {
+            return Err(DomainError::InvalidOtp);
+        }
+        self.cache.delete(&keys.attempts).await?;
+        let verified = self.users.set_verified_email(user.id, &email).await?;
+        self.mailer
+            .send(Email {
+                to: email.clone(),
+                subject: "Your email address is verified".into(),
+                body: format!(
+                    "{email} is now the verified address of the todos account {}.\r\n",
+                    verified.username
+                ),
+            })
+            .await?;
+        Ok(verified)
+    }
+}
+
+/// Cache keys of one (user, address) pair: a code works only for both.
+struct Keys {
+    code: String,
+    attempts: String,
+}
+
+impl Keys {
+    fn new(user: UserId, email: &EmailAddress) -> Self {
+        Self {
+            code: format!("todos:otp:code:{}:{email}", user.0),
+            attempts: format!("todos:otp:attempts:{}:{email}", user.0),
+        }
+    }
+}
+
+/// The cache holds a digest, never the digits: a dump of Redis or its
+/// MONITOR output does not show live codes. (Six digits are few, so this
+/// hides codes from view; it does not make them hard to brute-force.)
+fn digest(user: UserId, email: &EmailAddress, otp: &Otp) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{}\n{email}\n{}", user.0, otp.expose()));
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use mockall::predicate::{always, eq};
+
+    use super::*;
+    use crate::{MockCache, MockMailer, MockOtpGenerator, MockUserRepository};
+
+    fn alice() -> User {
+        User {
+            id: UserId(7),
+            username: "alice".into(),
+            email: None,
+            email_verified: false,
+        }
+    }
+
+    fn address() -> EmailAddress {
+        EmailAddress::parse("alice@example.com").unwrap()
+    }
+
+    fn otp(code: &str) -> Otp {
+        Otp::parse(code).unwrap()
+    }
+
+    const CODE_KEY: &str = "todos:otp:code:7:alice@example.com";
+    const ATTEMPTS_KEY: &str = "todos:otp:attempts:7:alice@example.com";
+
+    struct Ports {
+        users: MockUserRepository,
+        cache: MockCache,
+        mailer: MockMailer,
+        codes: MockOtpGenerator,
+    }
+
+    impl Ports {
+        fn new() -> Self {
+            Self {
+                users: MockUserRepository::new(),
+                cache: MockCache::new(),
+                mailer: MockMailer::new(),
+                codes: MockOtpGenerator::new(),
+            }
+        }
+
+        fn service(self) -> EmailVerification {
+            EmailVerification::new(
+                Arc::new(self.users),
+                Arc::new(self.cache),
+                Arc::new(self.mailer),
+                Arc::new(self.codes),
+            )
+        }
+
+        /// The cache holds the digest of `code`, on attempt number `attempt`.
+        fn stored_code(&mut self, code: &str, attempt: u64) {
+            let stored = digest(UserId(7), &address(), &otp(code));
+            self.cache
+                .expect_get()
+                .with(eq(CODE_KEY))
+                .returning(move |_| Ok(Some(stored.clone())));
+            self.cache
+                .expect_hit()
+                .with(eq(ATTEMPTS_KEY), eq(MAX_VERIFY_ATTEMPTS), eq(OTP_TTL))
+                .returning(move |_, _, _| Ok(Hit::Counted(attempt)));
+        }
+    }
+
+    #[tokio::test]
+    async fn request_stores_a_digest_and_mails_the_code() {
+        let mut ports = Ports::new();
+        ports
+            .cache
+            .expect_hit()
+            .with(eq("todos:otp:requests:7"), eq(5), eq(OTP_REQUEST_WINDOW))
+            .returning(|_, _, _| Ok(Hit::Counted(1)));
+        ports.codes.expect_generate().returning(|| otp("042917"));
+        ports
+            .cache
+            .expect_delete()
+            .with(eq(ATTEMPTS_KEY))
+            .times(1)
+            .returning(|_| Ok(()));
+        ports
+            .cache
+            .expect_put()
+            .withf(|key, value, ttl| {
+                key == CODE_KEY && value.len() == 64 && !value.contains("042917") && *ttl == OTP_TTL
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        ports
+            .mailer
+            .expect_send()
+            .withf(|mail| mail.to == address() && mail.body.contains("042917"))
+            .times(1)
+            .returning(|_| Ok(()));
+
+        ports.service().request(&alice(), address()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn request_over_the_cap_is_429_and_sends_nothing() {
+        let mut ports = Ports::new();
+        ports.cache.expect_hit().returning(|_, _, _| {
+            Ok(Hit::Refused {
+                retry_after: Duration::from_secs(1234),
+            })
+        });
+        ports.codes.expect_generate().never();
+        ports.cache.expect_put().never();
+        ports.mailer.expect_send().never();
+
+        let err = ports
+            .service()
+            .request(&alice(), address())
+            .await
+            .unwrap_err();
+
+        assert!(
+            matches!(err, DomainError::TooManyRequests { retry_after } if retry_after.as_secs() == 1234),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_code_is_bad_request_and_keeps_the_code_before_the_cap() {
+        let mut ports = Ports::new();
+        ports.stored_code("111111", 4);
+        ports.cache.expect_delete().never();
+        ports.cache.expect_take().never();
+        ports.users.expect_set_verified_email().never();
+
+        let err = ports
+            .service()
+            .verify(&alice(), address(), otp("222222"))
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn fifth_wrong_attempt_voids_the_code() {
+        let mut ports = Ports::new();
+        ports.stored_code("111111", 5);
+        ports
+            .cache
+            .expect_delete()
+            .with(eq(CODE_KEY))
+            .times(1)
+            .returning(|_| Ok(()));
+
+        let err = ports
+            .service()
+            .verify(&alice(), address(), otp("222222"))
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn attempts_over_the_cap_void_the_code_even_when_right() {
+        let mut ports = Ports::new();
+        let stored = digest(UserId(7), &address(), &otp("111111"));
+        ports
+            .cache
+            .expect_get()
+            .returning(move |_| Ok(Some(stored.clone())));
+        ports.cache.expect_hit().returning(|_, _, _| {
+            Ok(Hit::Refused {
+                retry_after: OTP_TTL,
+            })
+        });
+        ports
+            .cache
+            .expect_delete()
+            .with(eq(CODE_KEY))
+            .times(1)
+            .returning(|_| Ok(()));
+        ports.cache.expect_take().never();
+        ports.users.expect_set_verified_email().never();
+
+        let err = ports
+            .service()
+            .verify(&alice(), address(), otp("111111"))
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn expired_or_never_issued_code_is_bad_request() {
+        let mut ports = Ports::new();
+        ports.cache.expect_get().returning(|_| Ok(None));
+        ports.cache.expect_hit().never();
+
+        let err = ports
+            .service()
+            .verify(&alice(), address(), otp("111111"))
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_code_taken_by_a_concurrent_verify_is_bad_request() {
+        let mut ports = Ports::new();
+        ports.stored_code("111111", 1);
+        ports
+            .cache
+            .expect_take()
+            .with(eq(CODE_KEY))
+            .returning(|_| Ok(None));
+        ports.users.expect_set_verified_email().never();
+        ports.mailer.expect_send().never();
+
+        let err = ports
+            .service()
+            .verify(&alice(), address(), otp("111111"))
+            .await
+            .unwrap_err();
+
+        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn right_code_on_the_fifth_attempt_verifies_and_confirms() {
+        let mut ports = Ports::new();
+        ports.stored_code("111111", 5);
+        let stored = digest(UserId(7), &address(), &otp("111111"));
+        ports
+            .cache
+            .expect_take()
+            .with(eq(CODE_KEY))
+            .times(1)
+            .returning(move |_| Ok(Some(stored.clone())));
+        ports
+            .cache
+            .expect_delete()
+            .with(eq(ATTEMPTS_KEY))
+            .returning(|_| Ok(()));
+        ports
+            .users
+            .expect_set_verified_email()
+            .with(eq(UserId(7)), always())
+            .times(1)
+            .returning(|_, email| {
+                Ok(User {
+                    email: Some(email.to_string()),
+                    email_verified: true,
+                    ..alice()
+                })
+            });
+        ports
+            .mailer
+            .expect_send()
+            .withf(|mail| mail.subject.contains("verified") && !mail.body.contains("111111"))
+            .times(1)
+            .returning(|_| Ok(()));
+
+        let user = ports
+            .service()
+            .verify(&alice(), address(), otp("111111"))
+            .await
+            .unwrap();
+
+        assert_eq!(user.email.as_deref(), Some("alice@example.com"));
+        assert!(user.email_verified);
+    }
+
+    #[test]
+    fn generated_codes_are_six_digits_and_vary() {
+        let codes: std::collections::HashSet<String> = (0..50)
+            .map(|_| RandomOtpGenerator.generate().expose().to_owned())
+            .collect();
+        assert!(codes.iter().all(|c| c.len() == 6));
+        assert!(
+            codes.len() > 40,
+            "50 draws from a million should rarely collide"
+        );
+    }
+
+    #[test]
+    fn digest_binds_user_and_address() {
+        let code = otp("123456");
+        let other = EmailAddress::parse("bob@example.com").unwrap();
+        assert_ne!(
+            digest(UserId(7), &address(), &code),
+            digest(UserId(8), &address(), &code)
+        );
+        assert_ne!(
+            digest(UserId(7), &address(), &code),
+            digest(UserId(7), &other, &code)
+        );
+    }
+}

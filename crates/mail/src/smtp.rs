@@ -1,0 +1,40 @@
+use async_trait::async_trait;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor, message::Mailbox};
+use todos_domain::{DomainError, Email, Mailer};
+
+use crate::compose;
+
+/// Sends over SMTP. The URL picks the security: `smtps://` is implicit TLS,
+/// `smtp://…?tls=required` STARTTLS, plain `smtp://` none (lettre's URL
+/// format, credentials as `user:pass@`).
+pub struct SmtpMailer {
+    from: Mailbox,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl SmtpMailer {
+    pub fn new(url: &str, from: &str) -> Result<Self, DomainError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| DomainError::unexpected(format!("invalid SMTP_URL: {e}")))?
+            .build();
+        Ok(Self {
+            from: compose::parse_from(from)?,
+            transport,
+        })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, email: Email) -> Result<(), DomainError> {
+        let message = compose::message(&self.from, &email)?;
+        match self.transport.send(message).await {
+            Ok(_) => {
+                tracing::info!(to = %email.to, subject = %email.subject, "email sent");
+                Ok(())
+            }
+            Err(e) if e.is_permanent() => Err(DomainError::unexpected(e)),
+            Err(e) => Err(DomainError::unavailable("mail", e)),
+        }
+    }
+}
