@@ -32,6 +32,8 @@ pub struct TestApp {
     pub database_url: String,
     /// Where the app writes each email as an `.eml` file.
     pub mail_dir: PathBuf,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: TempDir,
 }
 
@@ -71,12 +73,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("application builds");
     let address = format!("http://{}", app.local_addr().unwrap());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
     TestApp {
         address,
         client: Client::builder().no_proxy().build().unwrap(),
         database_url,
         mail_dir,
+        stop,
+        server,
         _dir: dir,
     }
 }
@@ -107,6 +114,12 @@ fn init_test_logging() {
 }
 
 impl TestApp {
+    /// Graceful shutdown, as on SIGTERM; returns when the app has stopped.
+    pub async fn shut_down(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.server.await?
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

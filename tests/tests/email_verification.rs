@@ -234,3 +234,26 @@ async fn the_response_does_not_wait_for_a_slow_mail_server() {
         .unwrap();
     assert!(message.contains("verification code is"), "{message}");
 }
+
+/// Shutdown waits for queued email: the code still goes out.
+#[tokio::test]
+async fn shutdown_delivers_queued_mail_before_exiting() {
+    let mut sink = smtp_sink::start(Duration::from_millis(1500)).await;
+    let url = sink.url.clone();
+    let app = spawn_app_with(|settings| {
+        settings.mail.dir = None;
+        settings.mail.smtp_url = Some(url);
+    })
+    .await;
+    let token = app.token_for("ann").await;
+    assert_eq!(app.request_otp(&token, ANN).await.status(), 202);
+    assert!(sink.received.try_recv().is_err(), "still queued");
+
+    app.shut_down().await.unwrap();
+
+    let message = sink
+        .received
+        .try_recv()
+        .expect("delivered before shutdown returned");
+    assert!(message.contains("verification code is"), "{message}");
+}
