@@ -1,8 +1,12 @@
-//! `user` has_many `todo`. Names and column types follow the old service's
-//! tables (`user.password` holds the hash) so that its databases can be
-//! upgraded in place.
+//! `user` has_many `todo`. Names and column types follow the old FastAPI
+//! service's tables (`user.password` holds the hash), so that its databases
+//! are upgraded in place rather than recreated: every step below first
+//! checks what is already there.
 
-use sea_orm_migration::prelude::*;
+use sea_orm_migration::{
+    prelude::*,
+    sea_orm::{ConnectionTrait, DbBackend},
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -24,17 +28,6 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(User::Username).string_len(256).not_null())
                     .col(ColumnDef::new(User::Password).string_len(256).not_null())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ux_user_username")
-                    .table(User::Table)
-                    .col(User::Username)
-                    .unique()
-                    .if_not_exists()
                     .to_owned(),
             )
             .await?;
@@ -68,16 +61,28 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_todo_user_id")
-                    .table(Todo::Table)
-                    .col(Todo::UserId)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await
+        adopt_legacy_todos(manager).await?;
+        create_index_if_missing(
+            manager,
+            "user",
+            "ux_user_username",
+            Index::create()
+                .table(User::Table)
+                .col(User::Username)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+        create_index_if_missing(
+            manager,
+            "todo",
+            "ix_todo_user_id",
+            Index::create()
+                .table(Todo::Table)
+                .col(Todo::UserId)
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -88,6 +93,66 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(User::Table).to_owned())
             .await
     }
+}
+
+/// The tutorial's first `todo` table had no owner; a later step added a
+/// nullable `user_id`. Either way, todos without an owner go to the oldest
+/// account (the tutorial's single `admin`), so none is lost or orphaned.
+async fn adopt_legacy_todos(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    if !manager.has_column("todo", "user_id").await? {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Todo::Table)
+                    .add_column(ColumnDef::new(Todo::UserId).big_integer().null())
+                    .to_owned(),
+            )
+            .await?;
+        // SQLite cannot add a constraint to an existing table.
+        if manager.get_database_backend() != DbBackend::Sqlite {
+            manager
+                .create_foreign_key(
+                    ForeignKey::create()
+                        .name("fk_todo_user")
+                        .from(Todo::Table, Todo::UserId)
+                        .to(User::Table, User::Id)
+                        .on_delete(ForeignKeyAction::Cascade)
+                        .to_owned(),
+                )
+                .await?;
+        }
+    }
+    let db = manager.get_connection();
+    let oldest_user = Query::select()
+        .expr(Expr::col(User::Id).min())
+        .from(User::Table)
+        .to_owned();
+    let Some(row) = db.query_one(&oldest_user).await? else {
+        return Ok(());
+    };
+    let Some(owner) = row.try_get_by_index::<Option<i64>>(0)? else {
+        return Ok(());
+    };
+    let adopt = Query::update()
+        .table(Todo::Table)
+        .value(Todo::UserId, owner)
+        .and_where(Expr::col(Todo::UserId).is_null())
+        .to_owned();
+    db.execute(&adopt).await?;
+    Ok(())
+}
+
+/// `CREATE INDEX IF NOT EXISTS` is not portable (MySQL lacks it).
+async fn create_index_if_missing(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    name: &str,
+    mut index: IndexCreateStatement,
+) -> Result<(), DbErr> {
+    if manager.has_index(table, name).await? {
+        return Ok(());
+    }
+    manager.create_index(index.name(name).to_owned()).await
 }
 
 #[derive(DeriveIden)]

@@ -39,6 +39,9 @@ impl MigrationTrait for Migration {
                     .await?;
             }
         }
+        if manager.has_index("user", "ux_user_email").await? {
+            return Ok(());
+        }
         manager
             .create_index(
                 Index::create()
@@ -46,7 +49,6 @@ impl MigrationTrait for Migration {
                     .table(User::Table)
                     .col(User::Email)
                     .unique()
-                    .if_not_exists()
                     .to_owned(),
             )
             .await
