@@ -143,7 +143,8 @@ impl TestApp {
     /// Signs up a user and returns a fresh token for it.
     pub async fn token_for(&self, username: &str) -> String {
         let password = "password123";
-        assert_eq!(self.sign_up(username, password).await.status(), 201);
+        let (status, body) = status_and_json(self.sign_up(username, password).await).await;
+        assert_eq!(status, 201, "sign-up of {username}: {body}");
         let body: Value = self.log_in(username, password).await.json().await.unwrap();
         body["access_token"]
             .as_str()
@@ -301,16 +302,16 @@ impl TestApp {
 
     /// Asks for a code for `email` and reads it from the email that arrives.
     pub async fn otp_for(&self, token: &str, email: &str) -> String {
-        // Only code emails count: a confirmation may still be on its way.
-        let before = self.emails_containing(email, OTP_MARKER, 0).await.len();
+        // Only code emails count (a confirmation may still be on its way),
+        // and the new one is told apart by content: mtimes can tie.
+        let before = self.emails_containing(email, OTP_MARKER, 0).await;
         assert_eq!(self.request_otp(token, email).await.status(), 202);
-        let mails = self.emails_containing(email, OTP_MARKER, before + 1).await;
-        assert_eq!(
-            mails.len(),
-            before + 1,
-            "one new code email to {email}: {mails:#?}"
-        );
-        otp_in(mails.last().unwrap())
+        let after = self
+            .emails_containing(email, OTP_MARKER, before.len() + 1)
+            .await;
+        let new: Vec<&String> = after.iter().filter(|mail| !before.contains(mail)).collect();
+        assert_eq!(new.len(), 1, "one new code email to {email}: {new:#?}");
+        otp_in(new[0])
     }
 
     /// Removes a user straight from the database, as an operator would.
@@ -339,7 +340,7 @@ pub async fn status_and_json(response: Response) -> (u16, Value) {
     (status, body)
 }
 
-const OTP_MARKER: &str = "verification code is ";
+pub const OTP_MARKER: &str = "verification code is ";
 
 /// The six-digit code in an OTP email.
 pub fn otp_in(email: &str) -> String {

@@ -10,7 +10,7 @@ use std::{
 
 use serde_json::json;
 use todos_app::config::RedisSettings;
-use todos_tests::{TestApp, spawn_app_with, status_and_json};
+use todos_tests::{OTP_MARKER, TestApp, spawn_app_with, status_and_json};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -26,9 +26,19 @@ fn app_on_redis(port: u16) -> impl FnOnce(&mut todos_app::Settings) {
     }
 }
 
+/// A `redis-server` that dies with its handle, even when a test panics.
+struct Redis(Child);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A throwaway `redis-server` on loopback, or `None` where it is not
 /// installed (CI installs it and sets TODOS_REQUIRE_SERVICES=1).
-fn start_redis(port: u16, dir: &Path) -> Option<Child> {
+fn start_redis(port: u16, dir: &Path) -> Option<Redis> {
     let child = Command::new("redis-server")
         .args([
             "--port",
@@ -43,12 +53,13 @@ fn start_redis(port: u16, dir: &Path) -> Option<Child> {
         .arg("--dir")
         .arg(dir)
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn();
     match child {
         Ok(child) => {
             for _ in 0..100 {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(child);
+                    return Some(Redis(child));
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -62,11 +73,6 @@ fn start_redis(port: u16, dir: &Path) -> Option<Child> {
             None
         }
     }
-}
-
-fn stop(mut redis: Child) {
-    redis.kill().unwrap();
-    redis.wait().unwrap();
 }
 
 async fn assert_todos_still_work(app: &TestApp, token: &str) {
@@ -121,7 +127,7 @@ async fn redis_stopping_mid_run_fails_only_the_cache_routes_until_it_is_back() {
         202
     );
 
-    stop(redis);
+    drop(redis);
     assert_cache_is_down(&app, &token).await;
     assert_todos_still_work(&app, &token).await;
 
@@ -135,6 +141,11 @@ async fn redis_stopping_mid_run_fails_only_the_cache_routes_until_it_is_back() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(recovered, "OTP requests work again once Redis is back");
+    // Let the codes already asked for arrive before asking for the next.
+    let sent = app
+        .emails_containing("ann@example.com", OTP_MARKER, 2)
+        .await;
+    assert_eq!(sent.len(), 2);
     let code = app.otp_for(&token, "ann@example.com").await;
     assert_eq!(
         app.verify_otp(&token, "ann@example.com", &code)
@@ -152,5 +163,5 @@ async fn redis_stopping_mid_run_fails_only_the_cache_routes_until_it_is_back() {
         status_and_json(response).await,
         (200, json!({ "database": "ok", "cache": "ok" }))
     );
-    stop(redis);
+    drop(redis);
 }
