@@ -62,6 +62,19 @@ impl MigrationTrait for Migration {
             )
             .await?;
         adopt_legacy_todos(manager).await?;
+        if manager.get_database_backend() == DbBackend::MySql {
+            // Server defaults may be latin1 or utf8mb3, which reject
+            // characters outside the BMP (emoji). Binary collation keeps
+            // usernames case-sensitive, as on SQLite and PostgreSQL.
+            for table in ["user", "todo"] {
+                manager
+                    .get_connection()
+                    .execute_unprepared(&format!(
+                        "ALTER TABLE `{table}` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                    ))
+                    .await?;
+            }
+        }
         create_index_if_missing(
             manager,
             "user",

@@ -47,10 +47,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_test_logging();
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("todos.db").display()
-    );
+    let database_url = fresh_database(&dir).await;
     let mail_dir = dir.path().join("mail");
     let mut settings = Settings {
         addr: "127.0.0.1:0".parse().unwrap(),
@@ -86,6 +83,32 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         server,
         _dir: dir,
     }
+}
+
+/// A new, empty database: a SQLite file in `dir`, or, when `DATABASE_URL`
+/// names a MySQL/MariaDB or PostgreSQL server, a database created on it
+/// with a unique name (the URL's user needs the right to create databases).
+pub async fn fresh_database(dir: &TempDir) -> String {
+    let server = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.starts_with("sqlite:") => url,
+        _ => {
+            return format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("todos.db").display()
+            );
+        }
+    };
+    let name = format!("todos_test_{}", unique_suffix().replace('-', "_"));
+    let admin = sea_orm::Database::connect(&server)
+        .await
+        .expect("DATABASE_URL server answers");
+    sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a test database");
+    admin.close().await.unwrap();
+    let mut url = url::Url::parse(&server).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
 }
 
 fn unique_suffix() -> String {
