@@ -121,19 +121,9 @@ async fn adopt_legacy_todos(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                     .to_owned(),
             )
             .await?;
-        // SQLite cannot add a constraint to an existing table.
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            manager
-                .create_foreign_key(
-                    ForeignKey::create()
-                        .name("fk_todo_user")
-                        .from(Todo::Table, Todo::UserId)
-                        .to(User::Table, User::Id)
-                        .on_delete(ForeignKeyAction::Cascade)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        // No foreign key here: SQLite cannot add one to an existing table,
+        // and MySQL refuses one between this BIGINT and a legacy INT `user.id`.
+        // The index below still serves the owner lookups.
     }
     let db = manager.get_connection();
     let oldest_user = Query::select()

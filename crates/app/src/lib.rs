@@ -10,5 +10,5 @@ pub mod telemetry;
 mod wiring;
 
 pub use config::{Cli, Command, ConfigError, Settings};
-pub use startup::Application;
+pub use startup::{Application, migrate};
 pub use wiring::create_user;

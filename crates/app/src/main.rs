@@ -10,9 +10,7 @@ async fn main() -> anyhow::Result<()> {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Migrate(args)) => {
-            let db = todos_persistence::connect(&DatabaseSettings::new(args.database_url)).await?;
-            todos_persistence::migrate(&db).await?;
-            db.close().await?;
+            todos_app::migrate(&DatabaseSettings::new(args.database_url)).await?;
             println!("migrations applied");
             Ok(())
         }

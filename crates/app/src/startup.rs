@@ -77,6 +77,13 @@ impl Application {
     }
 }
 
+/// `todos migrate`: applies pending migrations (also upgrading the old
+/// service's schema) and closes the connection.
+pub async fn migrate(settings: &DatabaseSettings) -> anyhow::Result<()> {
+    open_database(settings).await?.close().await?;
+    Ok(())
+}
+
 /// Connects and applies pending migrations, as `todos serve` does on start.
 pub(crate) async fn open_database(
     settings: &DatabaseSettings,
