@@ -3,6 +3,7 @@
 //! [`TestApp`] with one method per endpoint, so tests read like user stories.
 //! Set `TEST_LOG=1` to see the application's logs.
 
+pub mod mariadb;
 pub mod smtp_sink;
 
 use std::{
@@ -32,6 +33,8 @@ pub struct TestApp {
     pub database_url: String,
     /// Where the app writes each email as an `.eml` file.
     pub mail_dir: PathBuf,
+    /// The Redis this app uses (with its key prefix), if any.
+    pub redis: Option<RedisSettings>,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: TempDir,
@@ -66,6 +69,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         },
     };
     configure(&mut settings);
+    let redis = settings.redis.clone();
     let app = Application::build(settings)
         .await
         .expect("application builds");
@@ -79,6 +83,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         client: Client::builder().no_proxy().build().unwrap(),
         database_url,
         mail_dir,
+        redis,
         stop,
         server,
         _dir: dir,
