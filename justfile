@@ -16,6 +16,15 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# The suite on SQLite, then again on Redis, MariaDB and PostgreSQL started
+# on loopback (whichever of redis-server, mariadb-server, postgresql is installed).
+test-all:
+    scripts/test-all.sh
+
+# App + MariaDB + Redis in Docker (needs JWT_SECRET; untested here: no Docker engine).
+up:
+    docker compose up --build
+
 # What CI runs on a clean clone.
 ci:
     bash .ci/run

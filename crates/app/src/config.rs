@@ -128,17 +128,40 @@ impl Settings {
             mail: MailSettings {
                 from: args.mail_from.clone(),
                 dir: args.mail_dir.clone(),
-                smtp_url: std::env::var("SMTP_URL").ok().filter(|url| !url.is_empty()),
+                smtp_url: std::env::var(SMTP_URL).ok().filter(|url| !url.is_empty()),
             },
         })
     }
 }
 
+/// Settings read only from the environment (secrets, and what clap does
+/// not own), beside the flags' `env` names.
+const JWT_SECRET: &str = "JWT_SECRET";
+const JWT_SECRET_FILE: &str = "JWT_SECRET_FILE";
+const SMTP_URL: &str = "SMTP_URL";
+const RUST_LOG: &str = "RUST_LOG";
+
+/// Every environment variable the application reads.
+pub fn environment_variables() -> Vec<String> {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let mut names: Vec<String> = std::iter::once(&cli)
+        .chain(cli.get_subcommands())
+        .flat_map(|command| command.get_arguments())
+        .filter_map(|arg| arg.get_env())
+        .map(|name| name.to_string_lossy().into_owned())
+        .chain([JWT_SECRET, JWT_SECRET_FILE, SMTP_URL, RUST_LOG].map(String::from))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// `JWT_SECRET`, or the contents of the file `JWT_SECRET_FILE` names (one
 /// trailing newline trimmed, as editors and `echo` add it).
 fn jwt_secret_from_env() -> Result<Option<JwtSecret>, ConfigError> {
-    let inline = std::env::var_os("JWT_SECRET");
-    let file = std::env::var_os("JWT_SECRET_FILE").map(PathBuf::from);
+    let inline = std::env::var_os(JWT_SECRET);
+    let file = std::env::var_os(JWT_SECRET_FILE).map(PathBuf::from);
     let bytes = match (inline, file) {
         (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
         (None, None) => return Ok(None),
