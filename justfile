@@ -25,6 +25,10 @@ test-all:
 up:
     docker compose up --build
 
+# Throughput and latency against the bare-axum floor (see BENCHMARKS.md).
+bench:
+    bench/run.sh
+
 # What CI runs on a clean clone.
 ci:
     bash .ci/run
