@@ -75,7 +75,7 @@ def seed(url, username, todos):
 
 
 def lua(method, body, token, directory):
-    path = os.path.join(directory, f"{method}-{abs(hash((body, token)))}.lua")
+    path = os.path.join(directory, f"{method}-{abs(hash((json.dumps(body), token)))}.lua")
     lines = [f'wrk.method = "{method}"', 'wrk.headers["Content-Type"] = "application/json"']
     if body is not None:
         lines.append(f"wrk.body = {json.dumps(json.dumps(body))}")

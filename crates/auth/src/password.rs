@@ -1,3 +1,5 @@
+use std::sync::{Arc, Mutex, mpsc};
+
 use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher as _, PasswordVerifier as _, phc},
@@ -10,23 +12,50 @@ use todos_domain::{
 /// argon2id (PHC strings) for every new hash; bcrypt `$2…$` hashes from the
 /// old service still verify and are reported as needing a rehash.
 ///
-/// Both are CPU-bound for tens of milliseconds, so every call runs on
-/// tokio's blocking pool rather than an executor thread.
+/// Both are CPU-bound for tens of milliseconds, so they never run on the
+/// async executor: they queue for a small pool of dedicated threads (half
+/// the CPUs, at least one). A burst of log-ins then waits its turn instead
+/// of taking every core from other requests, and memory stays bounded:
+/// each hash needs 19 MiB, which a long-lived thread reuses, where tokio's
+/// ever-changing blocking threads each kept their own copy (measured: 2.7
+/// GiB RSS after a log-in burst on the blocking pool; see BENCHMARKS.md).
 #[derive(Clone, Debug)]
 pub struct Argon2Hasher {
     params: Params,
+    pool: HashingPool,
 }
 
 impl Default for Argon2Hasher {
     /// OWASP's argon2id recommendation: m=19456 KiB, t=2, p=1.
     fn default() -> Self {
-        Self {
-            params: Params::default(),
-        }
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::new(Params::default(), (cpus / 2).max(1))
     }
 }
 
 impl Argon2Hasher {
+    pub fn new(params: Params, threads: usize) -> Self {
+        Self {
+            params,
+            pool: HashingPool::new(threads),
+        }
+    }
+
+    /// Runs `work` on a hashing thread and waits for it without blocking.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
+        let this = self.clone();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.pool.submit(Box::new(move || {
+            let _ = reply.send(work(&this));
+        }))?;
+        answer
+            .await
+            .map_err(|_| DomainError::unexpected("a hashing thread died"))?
+    }
+
     fn argon2(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
@@ -74,6 +103,47 @@ impl Argon2Hasher {
     }
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Long-lived threads that take hashing jobs from one queue.
+#[derive(Clone, Debug)]
+struct HashingPool {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl HashingPool {
+    fn new(threads: usize) -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("password-hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every sender is gone
+                        }
+                    }
+                })
+                .expect("spawn a password hashing thread");
+        }
+        Self { jobs }
+    }
+
+    fn submit(&self, job: Job) -> Result<(), DomainError> {
+        self.jobs
+            .send(job)
+            .map_err(|_| DomainError::unexpected("the hashing threads are gone"))
+    }
+}
+
 fn is_bcrypt(stored: &str) -> bool {
     ["$2a$", "$2b$", "$2x$", "$2y$"]
         .iter()
@@ -83,11 +153,9 @@ fn is_bcrypt(stored: &str) -> bool {
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &NewPassword) -> Result<PasswordHash, DomainError> {
-        let this = self.clone();
         let password = password.as_password().clone();
-        tokio::task::spawn_blocking(move || this.hash_blocking(password.expose()))
+        self.run(move |this| this.hash_blocking(password.expose()))
             .await
-            .map_err(DomainError::unexpected)?
     }
 
     async fn verify(
@@ -95,11 +163,9 @@ impl PasswordHasher for Argon2Hasher {
         password: &Password,
         hash: &PasswordHash,
     ) -> Result<PasswordCheck, DomainError> {
-        let this = self.clone();
         let (password, hash) = (password.clone(), hash.clone());
-        tokio::task::spawn_blocking(move || this.verify_blocking(password.expose(), hash.expose()))
+        self.run(move |this| this.verify_blocking(password.expose(), hash.expose()))
             .await
-            .map_err(DomainError::unexpected)?
     }
 }
 
@@ -167,9 +233,7 @@ mod tests {
 
     #[tokio::test]
     async fn weaker_argon2_parameters_ask_for_rehash() {
-        let weak = Argon2Hasher {
-            params: Params::new(8, 1, 1, None).unwrap(),
-        };
+        let weak = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1);
         let hash = weak.hash(&new_password("correct horse")).await.unwrap();
 
         assert_eq!(
@@ -178,6 +242,29 @@ mod tests {
                 .await
                 .unwrap(),
             PasswordCheck::MatchNeedsRehash
+        );
+    }
+
+    #[tokio::test]
+    async fn work_runs_on_the_hashing_threads_and_queues_beyond_them() {
+        let hasher = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let hasher = hasher.clone();
+            tasks.spawn(async move {
+                hasher
+                    .run(|_| Ok(std::thread::current().name().map(str::to_owned)))
+                    .await
+                    .unwrap()
+            });
+        }
+        let threads = tasks.join_all().await;
+        assert_eq!(threads.len(), 8);
+        assert!(
+            threads
+                .iter()
+                .all(|name| name.as_deref() == Some("password-hash-0")),
+            "{threads:?}"
         );
     }
 
