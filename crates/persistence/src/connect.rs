@@ -22,9 +22,11 @@ impl DatabaseSettings {
     pub fn new(url: impl Into<String>) -> Self {
         let url = url.into();
         // SQLite has one writer at a time; a few connections serve parallel
-        // readers under WAL, more only add lock contention. Server databases
-        // are shared with other instances, so each takes a modest share.
-        let max_connections = if is_sqlite(&url) { 8 } else { 16 };
+        // readers under WAL, more only add lock contention: with 8, writers
+        // spun in SQLite's busy handler (POST /todos p99 740 ms; with 4:
+        // tens of ms, see BENCHMARKS.md). Server databases are shared with
+        // other instances, so each takes a modest share.
+        let max_connections = if is_sqlite(&url) { 4 } else { 16 };
         Self {
             url,
             max_connections,
