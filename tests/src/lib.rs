@@ -268,6 +268,16 @@ impl TestApp {
     /// Every `.eml` file written so far to `to`, oldest first, waiting up
     /// to 10 s for at least `count` of them (mail is sent in the background).
     pub async fn emails_to(&self, to: &str, count: usize) -> Vec<String> {
+        self.emails_to_matching(to, count, |_| true).await
+    }
+
+    /// Like [`TestApp::emails_to`], counting only the emails `wanted` keeps.
+    async fn emails_to_matching(
+        &self,
+        to: &str,
+        count: usize,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let mut found: Vec<(SystemTime, String)> = std::fs::read_dir(&self.mail_dir)
@@ -280,7 +290,7 @@ impl TestApp {
                         .filter_map(|path| {
                             let text = std::fs::read_to_string(&path).ok()?;
                             let modified = path.metadata().ok()?.modified().ok()?;
-                            text.contains(&format!("To: {to}"))
+                            (text.contains(&format!("To: {to}")) && wanted(&text))
                                 .then_some((modified, text))
                         })
                         .collect()
@@ -295,11 +305,14 @@ impl TestApp {
     }
 
     /// Asks for a code for `email` and reads it from the email that arrives.
+    /// Only code emails count: a confirmation of an earlier verification
+    /// may still be arriving in the background.
     pub async fn otp_for(&self, token: &str, email: &str) -> String {
-        let before = self.emails_to(email, 0).await.len();
+        let is_code = |text: &str| text.contains(OTP_MARKER);
+        let before = self.emails_to_matching(email, 0, is_code).await.len();
         assert_eq!(self.request_otp(token, email).await.status(), 202);
-        let mails = self.emails_to(email, before + 1).await;
-        assert_eq!(mails.len(), before + 1, "one new email to {email}");
+        let mails = self.emails_to_matching(email, before + 1, is_code).await;
+        assert_eq!(mails.len(), before + 1, "one new code email to {email}");
         otp_in(mails.last().unwrap())
     }
 
@@ -329,9 +342,11 @@ pub async fn status_and_json(response: Response) -> (u16, Value) {
     (status, body)
 }
 
+/// What precedes the code in an OTP email.
+const OTP_MARKER: &str = "verification code is ";
+
 /// The six-digit code in an OTP email.
 pub fn otp_in(email: &str) -> String {
-    let marker = "verification code is ";
-    let start = email.find(marker).expect("an OTP email") + marker.len();
+    let start = email.find(OTP_MARKER).expect("an OTP email") + OTP_MARKER.len();
     email[start..start + 6].to_owned()
 }
