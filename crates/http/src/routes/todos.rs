@@ -47,7 +47,7 @@ struct TodoIdParam {
     summary = "The signed-in user's todos, by id",
     security(("bearer" = [])),
     params(
-        ("order" = Option<OrderParam>, Query,
+        ("order" = inline(Option<OrderParam>), Query,
             description = "`ASC` (the default) or `DESC`, in any letter case"),
     ),
     responses(
