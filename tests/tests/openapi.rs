@@ -437,4 +437,9 @@ async fn document_and_swagger_ui_are_served_without_auth() {
         initializer.contains("\"url\": \"/openapi.json\""),
         "{initializer}"
     );
+    // No call to swagger.io's online validator.
+    assert!(
+        initializer.contains("\"validatorUrl\": \"none\""),
+        "{initializer}"
+    );
 }

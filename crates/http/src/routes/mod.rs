@@ -5,7 +5,7 @@ mod users;
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::{AppState, layers, openapi::ApiDoc};
 
@@ -18,7 +18,13 @@ pub const DOCS_PATH: &str = "/docs";
 pub fn router(state: AppState) -> Router {
     let (routes, document) = api().split_for_parts();
     let routes = routes
-        .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, document))
+        .merge(
+            SwaggerUi::new(DOCS_PATH)
+                .url(OPENAPI_PATH, document)
+                // Swagger UI would otherwise send the document to swagger.io's
+                // online validator: the page must work offline and leak nothing.
+                .config(Config::default().validator_url("none")),
+        )
         .with_state(state);
     layers::apply(routes)
 }
