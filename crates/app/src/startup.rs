@@ -81,7 +81,5 @@ impl Application {
 pub(crate) async fn open_database(
     settings: &DatabaseSettings,
 ) -> anyhow::Result<DatabaseConnection> {
-    let db = todos_persistence::connect(settings).await?;
-    todos_persistence::migrate(&db).await?;
-    Ok(db)
+    Ok(todos_persistence::connect_migrated(settings).await?)
 }
