@@ -18,10 +18,9 @@ async fn listing_1_or_100_todos_sends_the_same_number_of_statements() {
         "sqlite://{}?mode=rwc",
         dir.path().join("count.db").display()
     );
-    let mut db = todos_persistence::connect(&DatabaseSettings::new(url))
+    let mut db = todos_persistence::connect_migrated(&DatabaseSettings::new(url))
         .await
         .unwrap();
-    todos_persistence::migrate(&db).await.unwrap();
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&statements);
     db.set_metric_callback(move |_| {

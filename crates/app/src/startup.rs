@@ -88,7 +88,5 @@ pub async fn migrate(settings: &DatabaseSettings) -> anyhow::Result<()> {
 pub(crate) async fn open_database(
     settings: &DatabaseSettings,
 ) -> anyhow::Result<DatabaseConnection> {
-    let db = todos_persistence::connect(settings).await?;
-    todos_persistence::migrate(&db).await?;
-    Ok(db)
+    Ok(todos_persistence::connect_migrated(settings).await?)
 }

@@ -2,14 +2,23 @@
 
 use serde::{Deserialize, Serialize};
 use todos_domain::{AccessToken, Todo, User};
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+/// Sign-up applies the full rules; log-in checks only the lengths, so
+/// accounts made under the old service's looser rules still get in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "username": "alice", "password": "correct-horse" }))]
 pub struct CredentialsIn {
+    /// 1–256 characters, no leading or trailing whitespace, no control characters.
+    #[schema(min_length = 1, max_length = 256)]
     pub username: String,
+    /// 8–1024 characters at sign-up.
+    #[schema(min_length = 8, max_length = 1024, format = Password)]
     pub password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "id": 1, "username": "alice" }))]
 pub struct SignUpOut {
     pub id: i64,
     pub username: String,
@@ -24,9 +33,12 @@ impl From<User> for SignUpOut {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl", "token_type": "bearer" }))]
 pub struct TokenOut {
+    /// An HS256 JWT: send it as `Authorization: Bearer <access_token>`.
     pub access_token: String,
+    /// Always `bearer`.
     pub token_type: &'static str,
 }
 
@@ -39,10 +51,12 @@ impl From<AccessToken> for TokenOut {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "id": 1, "username": "alice", "email": "alice@example.com", "email_verified": true }))]
 pub struct UserOut {
     pub id: i64,
     pub username: String,
+    /// `null` until an address is verified.
     pub email: Option<String>,
     pub email_verified: bool,
 }
@@ -58,19 +72,24 @@ impl From<User> for UserOut {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "contents": "buy milk", "is_done": false }))]
 pub struct CreateTodoIn {
+    #[schema(min_length = 1, max_length = 256)]
     pub contents: String,
     #[serde(default)]
+    #[schema(default = false)]
     pub is_done: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "is_done": true }))]
 pub struct UpdateTodoIn {
     pub is_done: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "id": 1, "contents": "buy milk", "is_done": false }))]
 pub struct TodoOut {
     pub id: i64,
     pub contents: String,
@@ -87,18 +106,28 @@ impl From<Todo> for TodoOut {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "todos": [
+    { "id": 1, "contents": "buy milk", "is_done": false },
+    { "id": 2, "contents": "write README", "is_done": true }
+] }))]
 pub struct TodoListOut {
     pub todos: Vec<TodoOut>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "email": "alice@example.com" }))]
 pub struct OtpRequestIn {
+    #[schema(max_length = 256, format = Email)]
     pub email: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "email": "alice@example.com", "otp": "123456" }))]
 pub struct OtpVerifyIn {
+    #[schema(max_length = 256, format = Email)]
     pub email: String,
+    /// The six digits from the email.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub otp: String,
 }

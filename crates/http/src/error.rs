@@ -26,11 +26,16 @@ impl Location {
 }
 
 /// One entry of FastAPI's 422 `detail` list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    /// What went wrong: `json_invalid`, `missing`, `type_error`, `value_error`, …
     #[serde(rename = "type")]
+    #[schema(example = "value_error")]
     pub kind: &'static str,
+    /// Where: `body`, `path` or `query`, then the field.
+    #[schema(example = json!(["body", "username"]))]
     pub loc: Vec<String>,
+    #[schema(example = "must be 1 to 256 characters")]
     pub msg: String,
 }
 

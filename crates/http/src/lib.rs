@@ -1,14 +1,16 @@
-//! The HTTP face of `todos`: axum routers, extractors, DTOs and the one
-//! mapping from domain errors to status codes and `{"detail": …}` bodies.
+//! The HTTP face of `todos`: axum routers, extractors, DTOs, the one
+//! mapping from domain errors to status codes and `{"detail": …}` bodies,
+//! and the OpenAPI document with Swagger UI generated from the same routes.
 
 mod dto;
 mod error;
 mod extract;
 mod layers;
+mod openapi;
 mod routes;
 mod state;
 
 pub use error::ApiError;
 pub use layers::MAX_BODY_BYTES;
-pub use routes::router;
+pub use routes::{DOCS_PATH, OPENAPI_PATH, openapi, router};
 pub use state::{AppState, Readiness};

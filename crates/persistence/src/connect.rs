@@ -68,3 +68,27 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
+
+/// Applies pending migrations, then opens the pool that serves requests.
+///
+/// Migrations run on a pool of their own that is closed first: a SQLite
+/// connection that was open during an `ALTER TABLE` elsewhere can keep the
+/// old schema, and an insert on it then came back without the new columns
+/// (`Missing value for column 'email_verified'`, a 500 on sign-up).
+pub async fn connect_migrated(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    // An in-memory SQLite database dies with its last connection: migrate
+    // the serving pool itself.
+    if settings.url.contains(":memory:") || settings.url.contains("mode=memory") {
+        let db = connect(settings).await?;
+        migrate(&db).await?;
+        return Ok(db);
+    }
+    let migrations = connect(&DatabaseSettings {
+        max_connections: 1,
+        ..settings.clone()
+    })
+    .await?;
+    migrate(&migrations).await?;
+    migrations.close().await?;
+    connect(settings).await
+}

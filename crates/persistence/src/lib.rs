@@ -8,7 +8,7 @@ mod health;
 mod todos;
 mod users;
 
-pub use connect::{DatabaseSettings, connect, migrate};
+pub use connect::{DatabaseSettings, connect, connect_migrated, migrate};
 pub use health::DatabaseProbe;
 pub use sea_orm::DatabaseConnection;
 pub use todos::SeaTodoRepository;

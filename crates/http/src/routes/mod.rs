@@ -3,15 +3,41 @@ mod todos;
 mod users;
 
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{AppState, layers};
+use crate::{AppState, layers, openapi::ApiDoc};
 
-/// The whole HTTP surface of SPEC.md, with its layers.
+/// Where the OpenAPI document and Swagger UI are served, without auth.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+pub const DOCS_PATH: &str = "/docs";
+
+/// The whole HTTP surface of SPEC.md, with its layers, plus the OpenAPI
+/// document and Swagger UI (assets compiled in, nothing fetched at run time).
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
+    let (routes, document) = api().split_for_parts();
+    let routes = routes
+        .merge(
+            SwaggerUi::new(DOCS_PATH)
+                .url(OPENAPI_PATH, document)
+                // Swagger UI would otherwise send the document to swagger.io's
+                // online validator: the page must work offline and leak nothing.
+                .config(Config::default().validator_url("none")),
+        )
+        .with_state(state);
+    layers::apply(routes)
+}
+
+/// The OpenAPI document of [`router`], without serving it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+/// Every API route, registered once for both the router and the document.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(meta::routes())
         .merge(users::routes())
         .merge(todos::routes())
-        .with_state(state);
-    layers::apply(routes)
 }

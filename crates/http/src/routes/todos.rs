@@ -1,19 +1,64 @@
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, extract::State, http::StatusCode};
+use serde::Serialize;
 use todos_domain::{NewTodo, TodoContents};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
     dto::{CreateTodoIn, TodoListOut, TodoOut, UpdateTodoIn},
     error::ApiError,
     extract::{ApiJson, CurrentUser, ListOrder, TodoIdPath},
+    openapi::{Detail, NotAuthorized, PayloadTooLarge, Unavailable, ValidationFailed},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/todos", get(list).post(create))
-        .route("/todos/{id}", get(show).patch(update).delete(remove))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
+// OrderParam and TodoIdParam only describe parameters in the document:
+// ListOrder and TodoIdPath parse them (and answer 422 for bad values).
+
+/// Sort order of the list by id.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+#[expect(dead_code, reason = "documentation only")]
+enum OrderParam {
+    Asc,
+    Desc,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[expect(dead_code, reason = "documentation only")]
+struct TodoIdParam {
+    /// A positive 64-bit integer. Another user's todo is "not found".
+    #[param(minimum = 1, example = 1)]
+    id: i64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/todos",
+    tag = "todos",
+    operation_id = "list_todos",
+    summary = "The signed-in user's todos, by id",
+    security(("bearer" = [])),
+    params(
+        ("order" = inline(Option<OrderParam>), Query,
+            description = "`ASC` (the default) or `DESC`, in any letter case"),
+    ),
+    responses(
+        (status = 200, description = "Own todos, ordered by id", body = TodoListOut),
+        (status = 401, response = NotAuthorized),
+        (status = 404, description = "The token's user no longer exists", body = Detail,
+            example = json!({ "detail": "User Not Found" })),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -25,6 +70,25 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/todos/{id}",
+    tag = "todos",
+    operation_id = "get_todo",
+    summary = "One of the signed-in user's todos",
+    security(("bearer" = [])),
+    params(TodoIdParam),
+    responses(
+        (status = 200, description = "The todo", body = TodoOut),
+        (status = 401, response = NotAuthorized),
+        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
+            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
+            ("user" = (value = json!({ "detail": "User Not Found" }))),
+        )),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -33,6 +97,24 @@ async fn show(
     Ok(Json(state.todos.get(&user, id).await?.into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/todos",
+    tag = "todos",
+    operation_id = "create_todo",
+    summary = "Add a todo",
+    security(("bearer" = [])),
+    request_body = CreateTodoIn,
+    responses(
+        (status = 201, description = "The new todo", body = TodoOut),
+        (status = 401, response = NotAuthorized),
+        (status = 404, description = "The token's user no longer exists", body = Detail,
+            example = json!({ "detail": "User Not Found" })),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -46,6 +128,28 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/todos/{id}",
+    tag = "todos",
+    operation_id = "update_todo",
+    summary = "Mark a todo done or not done",
+    security(("bearer" = [])),
+    params(TodoIdParam),
+    request_body = UpdateTodoIn,
+    responses(
+        (status = 200, description = "The updated todo", body = TodoOut,
+            example = json!({ "id": 1, "contents": "buy milk", "is_done": true })),
+        (status = 401, response = NotAuthorized),
+        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
+            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
+            ("user" = (value = json!({ "detail": "User Not Found" }))),
+        )),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -57,6 +161,25 @@ async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/todos/{id}",
+    tag = "todos",
+    operation_id = "delete_todo",
+    summary = "Delete a todo",
+    security(("bearer" = [])),
+    params(TodoIdParam),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = NotAuthorized),
+        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
+            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
+            ("user" = (value = json!({ "detail": "User Not Found" }))),
+        )),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -1,28 +1,41 @@
-use axum::{
-    Json, Router,
-    extract::State,
-    http::StatusCode,
-    routing::{get, post},
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 use todos_domain::{EmailAddress, NewPassword, Otp, Password, Username};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
     dto::{CredentialsIn, OtpRequestIn, OtpVerifyIn, SignUpOut, TokenOut, UserOut},
     error::ApiError,
     extract::{ApiJson, CurrentUser},
+    openapi::{Detail, NotAuthorized, PayloadTooLarge, Unavailable, ValidationFailed},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/users/sign-up", post(sign_up))
-        .route("/users/log-in", post(log_in))
-        .route("/users/me", get(me))
-        .route("/users/email/otp", post(request_otp))
-        .route("/users/email/otp/verify", post(verify_otp))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_up))
+        .routes(routes!(log_in))
+        .routes(routes!(me))
+        .routes(routes!(request_otp))
+        .routes(routes!(verify_otp))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/sign-up",
+    tag = "users",
+    operation_id = "sign_up",
+    summary = "Create an account",
+    request_body = CredentialsIn,
+    responses(
+        (status = 201, description = "Account created", body = SignUpOut),
+        (status = 409, description = "The username is taken", body = Detail,
+            example = json!({ "detail": "Username Already Taken" })),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn sign_up(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CredentialsIn>,
@@ -35,6 +48,28 @@ async fn sign_up(
 
 /// Log-in checks only length bounds: accounts made under the old service's
 /// rules must still get in.
+#[utoipa::path(
+    post,
+    path = "/users/log-in",
+    tag = "users",
+    operation_id = "log_in",
+    summary = "Get a bearer token",
+    description = "Checks only the lengths of username (1–256) and password (1–1024), so \
+                   accounts made under the old service's rules still get in. Use the \
+                   `access_token` with **Authorize**.",
+    request_body = CredentialsIn,
+    responses(
+        (status = 200, description = "A token for the account", body = TokenOut),
+        (status = 401, description = "Wrong password", body = Detail,
+            headers(("WWW-Authenticate" = String, description = "Always `Bearer`")),
+            example = json!({ "detail": "Not Authorized" })),
+        (status = 404, description = "No such user", body = Detail,
+            example = json!({ "detail": "User Not Found" })),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn log_in(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CredentialsIn>,
@@ -50,11 +85,52 @@ async fn log_in(
     Ok(Json(token.into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    tag = "users",
+    operation_id = "me",
+    summary = "The signed-in user",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token's user", body = UserOut,
+            example = json!({ "id": 1, "username": "alice", "email": null, "email_verified": false })),
+        (status = 401, response = NotAuthorized),
+        (status = 404, description = "The token's user no longer exists", body = Detail,
+            example = json!({ "detail": "User Not Found" })),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {
     Json(user.into())
 }
 
 /// 202: the code goes out by email in the background, never in the response.
+#[utoipa::path(
+    post,
+    path = "/users/email/otp",
+    tag = "users",
+    operation_id = "request_otp",
+    summary = "Email a one-time password to an address",
+    description = "Six digits, valid 3 minutes, sent by email (never in the response). A new \
+                   request for the same address replaces the previous code. At most 5 requests \
+                   per user per hour; refused requests do not count.",
+    security(("bearer" = [])),
+    request_body = OtpRequestIn,
+    responses(
+        (status = 202, description = "The code is on its way", body = Detail,
+            example = json!({ "detail": "OTP sent" })),
+        (status = 401, response = NotAuthorized),
+        (status = 404, description = "The token's user no longer exists", body = Detail,
+            example = json!({ "detail": "User Not Found" })),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 429, description = "Too many requests this hour", body = Detail,
+            headers(("Retry-After" = u64, description = "Seconds until a request is accepted again")),
+            example = json!({ "detail": "Too Many Requests" })),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn request_otp(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -65,6 +141,30 @@ async fn request_otp(
     Ok((StatusCode::ACCEPTED, Json(json!({ "detail": "OTP sent" }))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/email/otp/verify",
+    tag = "users",
+    operation_id = "verify_otp",
+    summary = "Verify an address with its one-time password",
+    description = "Stores the address on the user and marks it verified; a confirmation email \
+                   follows in the background. Five wrong attempts void a code.",
+    security(("bearer" = [])),
+    request_body = OtpVerifyIn,
+    responses(
+        (status = 200, description = "The user, now verified", body = UserOut),
+        (status = 400, description = "Wrong, expired, voided or used code", body = Detail,
+            example = json!({ "detail": "Bad Request" })),
+        (status = 401, response = NotAuthorized),
+        (status = 404, description = "The token's user no longer exists", body = Detail,
+            example = json!({ "detail": "User Not Found" })),
+        (status = 409, description = "Another user has verified this address", body = Detail,
+            example = json!({ "detail": "Email Already In Use" })),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn verify_otp(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -1,0 +1,146 @@
+//! The OpenAPI 3.1 document's frame: title, tags, the bearer scheme behind
+//! Swagger UI's "Authorize" button, and the error bodies and responses that
+//! many operations share. Operations themselves are described next to their
+//! handlers (`#[utoipa::path]`), and reach the document through the same
+//! `routes!` registrations that build the router, so the two cannot drift.
+
+use serde::Serialize;
+use utoipa::{
+    Modify, OpenApi, ToResponse, ToSchema,
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+};
+
+use crate::error::FieldError;
+
+/// Name of the security scheme; protected operations say
+/// `security(("bearer" = []))` (utoipa takes only a literal there).
+const BEARER: &str = "bearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "todos",
+        description = "A ToDo REST service. Sign up, log in (POST /users/log-in), then click \
+                       **Authorize** and paste the `access_token` to call the protected routes.\n\n\
+                       Every error is JSON `{\"detail\": …}`; validation errors (422) use \
+                       FastAPI's list form. Bodies over 64 KiB get 413."
+    ),
+    modifiers(&BearerScheme),
+    components(
+        schemas(Detail, ValidationErrorBody, FieldError),
+        responses(NotAuthorized, ValidationFailed, PayloadTooLarge, Unavailable)
+    ),
+    tags(
+        (name = "meta", description = "Liveness and readiness"),
+        (name = "users", description = "Accounts, tokens and email verification"),
+        (name = "todos", description = "The signed-in user's todos"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the HTTP bearer scheme; Swagger UI offers it under "Authorize".
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "The `access_token` from POST /users/log-in (HS256 JWT).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The body of every error but validation errors, as FastAPI shapes it.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({ "detail": "ToDo Not Found" }))]
+pub struct Detail {
+    pub detail: String,
+}
+
+/// A 422 body: FastAPI's list of field errors.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationErrorBody {
+    pub detail: Vec<FieldError>,
+}
+
+/// Missing, malformed, forged, `alg: none` or expired bearer token.
+#[derive(ToResponse)]
+#[response(
+    headers(("WWW-Authenticate" = String, description = "Always `Bearer`")),
+    example = json!({ "detail": "Not Authorized" })
+)]
+#[expect(dead_code, reason = "a response description, never built")]
+pub struct NotAuthorized(Detail);
+
+/// A body, path or query value that breaks a rule: malformed JSON, a
+/// non-JSON content type, a missing field, a wrong type or a bad value.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": [{ "type": "missing", "loc": ["body", "contents"], "msg": "missing field `contents`" }]
+}))]
+#[expect(dead_code, reason = "a response description, never built")]
+pub struct ValidationFailed(ValidationErrorBody);
+
+/// The request body is larger than 64 KiB.
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": "Request body too large" }))]
+#[expect(dead_code, reason = "a response description, never built")]
+pub struct PayloadTooLarge(Detail);
+
+/// The database (or, for email verification, the cache) cannot be reached.
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": "The database is unavailable, try again later" }))]
+#[expect(dead_code, reason = "a response description, never built")]
+pub struct Unavailable(Detail);
+
+#[cfg(test)]
+mod tests {
+    use super::BEARER;
+
+    #[test]
+    fn document_is_openapi_3_1() {
+        let document = serde_json::to_value(crate::openapi()).unwrap();
+        assert_eq!(document["openapi"], "3.1.0");
+    }
+
+    /// utoipa takes the scheme's name as a literal in each `security(...)`:
+    /// a typo there would leave the operation without an Authorize lock.
+    #[test]
+    fn protected_operations_require_the_declared_bearer_scheme() {
+        let document = serde_json::to_value(crate::openapi()).unwrap();
+        assert_eq!(
+            document["components"]["securitySchemes"][BEARER],
+            serde_json::json!({
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "The `access_token` from POST /users/log-in (HS256 JWT).",
+            })
+        );
+        let operations = document["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values());
+        let mut protected = 0;
+        for operation in operations {
+            let Some(requirements) = operation.get("security") else {
+                continue;
+            };
+            assert_eq!(requirements, &serde_json::json!([{ BEARER: [] }]));
+            protected += 1;
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.contains_key("401"), "{operation}");
+        }
+        assert_eq!(protected, 8, "users/me, two OTP routes, five todo routes");
+    }
+}
