@@ -1,0 +1,154 @@
+//! Crash safety on SQLite: a burst of POST /todos, SIGKILL mid-burst, a
+//! restart, and every todo that was answered 201 is there, intact.
+
+use std::{
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+const SECRET: &str = "crash-test-signing-key-0123456789abcdefgh";
+
+async fn start(dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_todos"))
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    (
+        child,
+        line.strip_prefix("listening on ").unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn every_acknowledged_todo_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, base) = start(dir.path()).await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let credentials = json!({ "username": "crash", "password": "password123" });
+    client
+        .post(format!("{base}/users/sign-up"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    let login: Value = client
+        .post(format!("{base}/users/log-in"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<(i64, String)>::new()));
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..8 {
+        let (client, base, token, acknowledged) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            Arc::clone(&acknowledged),
+        );
+        writers.spawn(async move {
+            for n in 0.. {
+                let contents = format!("writer {writer} todo {n} ✓");
+                let Ok(response) = client
+                    .post(format!("{base}/todos"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "contents": contents }))
+                    .send()
+                    .await
+                else {
+                    return; // the server is gone
+                };
+                if response.status() != 201 {
+                    return;
+                }
+                let Ok(body) = response.json::<Value>().await else {
+                    return;
+                };
+                acknowledged
+                    .lock()
+                    .unwrap()
+                    .push((body["id"].as_i64().unwrap(), contents));
+            }
+        });
+    }
+    // Let the burst get going, then kill without warning.
+    while acknowledged.lock().unwrap().len() < 50 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    writers.join_all().await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    let (mut server, base) = start(dir.path()).await;
+    let login: Value = client
+        .post(format!("{base}/users/log-in"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let list: Value = client
+        .get(format!("{base}/todos"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored: std::collections::HashMap<i64, String> = list["todos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_i64().unwrap(),
+                t["contents"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (id, contents) in &acknowledged {
+        assert_eq!(
+            stored.get(id),
+            Some(contents),
+            "todo {id} was acknowledged with 201"
+        );
+    }
+    assert!(stored.len() >= acknowledged.len());
+    eprintln!(
+        "{} todos acknowledged before SIGKILL, {} stored after restart",
+        acknowledged.len(),
+        stored.len()
+    );
+    server.start_kill().unwrap();
+    let _ = server.wait().await;
+}

@@ -1,0 +1,175 @@
+//! Nothing secret in the logs: the whole flow runs against the real binary
+//! with `RUST_LOG=debug`, and no password, hash, token, OTP or signing key
+//! used in it may appear anywhere in its output.
+
+use std::{process::Stdio, time::Duration};
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, BufReader},
+    process::Command,
+};
+
+const SECRET: &str = "redaction-test-signing-key-0123456789abcdef";
+const PASSWORD: &str = "correct-horse-battery-staple";
+const WRONG_PASSWORD: &str = "wrong-horse-battery-staple";
+
+#[tokio::test]
+async fn debug_logs_of_a_full_flow_hold_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail_dir = dir.path().join("mail");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_todos"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "debug")
+        .env("JWT_SECRET", SECRET)
+        .env("TODOS_MAIL_DIR", &mail_dir)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr_reader = tokio::spawn(async move {
+        let mut all = String::new();
+        stderr.read_to_string(&mut all).await.unwrap();
+        all
+    });
+    let mut first = String::new();
+    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut first))
+        .await
+        .unwrap()
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let post = |path: &str, body: Value, token: Option<&str>| {
+        let mut request = client.post(format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+
+    let credentials = json!({ "username": "alice", "password": PASSWORD });
+    assert_eq!(
+        post("/users/sign-up", credentials.clone(), None)
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let wrong = json!({ "username": "alice", "password": WRONG_PASSWORD });
+    assert_eq!(
+        post("/users/log-in", wrong, None).await.unwrap().status(),
+        401
+    );
+    let login: Value = post("/users/log-in", credentials, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post("/todos", json!({ "contents": "buy milk" }), Some(&token))
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let tampered = format!("{token}x");
+    assert_eq!(
+        post("/todos", json!({ "contents": "x" }), Some(&tampered))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let email = json!({ "email": "alice@example.com" });
+    assert_eq!(
+        post("/users/email/otp", email, Some(&token))
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let code = read_code(&mail_dir).await;
+    let wrong_code = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let attempt = |otp: &str| json!({ "email": "alice@example.com", "otp": otp });
+    assert_eq!(
+        post(
+            "/users/email/otp/verify",
+            attempt(&wrong_code),
+            Some(&token)
+        )
+        .await
+        .unwrap()
+        .status(),
+        400
+    );
+    assert_eq!(
+        post("/users/email/otp/verify", attempt(&code), Some(&token))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    let output = format!("{first}{rest}{}", stderr_reader.await.unwrap());
+
+    assert!(
+        output.contains("DEBUG"),
+        "debug logging was on: {output:.2000}"
+    );
+    assert!(
+        output.contains("/users/email/otp/verify"),
+        "requests were logged"
+    );
+    let token_signature = token.rsplit('.').next().unwrap();
+    for (what, secret) in [
+        ("password", PASSWORD),
+        ("wrong password", WRONG_PASSWORD),
+        ("token", token.as_str()),
+        ("token signature", token_signature),
+        ("signing key", SECRET),
+        ("OTP", code.as_str()),
+        ("wrong OTP", wrong_code.as_str()),
+        ("argon2 hash", "$argon2id$"),
+        ("bcrypt hash", "$2b$"),
+    ] {
+        assert!(!output.contains(secret), "the {what} appears in the logs");
+    }
+}
+
+async fn read_code(mail_dir: &std::path::Path) -> String {
+    for _ in 0..200 {
+        if let Ok(entries) = std::fs::read_dir(mail_dir) {
+            for entry in entries.flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if let Some(at) = text.find("verification code is ") {
+                    return text[at + 21..at + 27].to_owned();
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no code email arrived");
+}
