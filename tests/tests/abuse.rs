@@ -1,0 +1,99 @@
+//! Hostile input gets a clear 4xx and changes nothing.
+
+use serde_json::json;
+use todos_tests::{spawn_app, status_and_json};
+
+#[tokio::test]
+async fn a_10_mb_body_is_413() {
+    let app = spawn_app().await;
+    let token = app.token_for("ann").await;
+    let body = format!(r#"{{"contents":"{}"}}"#, "x".repeat(10 * 1024 * 1024));
+    let response = app
+        .post_raw("/todos", Some(&token), Some("application/json"), body)
+        .await;
+    assert_eq!(status_and_json(response).await.0, 413);
+    let (_, list) = status_and_json(app.list_todos(&token, "").await).await;
+    assert_eq!(list, json!({ "todos": [] }));
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_422() {
+    let app = spawn_app().await;
+    let token = app.token_for("ann").await;
+    let depth = 10_000;
+    let body = format!(
+        r#"{{"contents":{}"x"{}}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let response = app
+        .post_raw("/todos", Some(&token), Some("application/json"), body)
+        .await;
+    assert_eq!(status_and_json(response).await.0, 422);
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_422() {
+    let app = spawn_app().await;
+    let token = app.token_for("ann").await;
+    let mut body = br#"{"contents":""#.to_vec();
+    body.extend_from_slice(&[0xff, 0xfe, 0xc3]);
+    body.extend_from_slice(br#""}"#);
+    let response = app
+        .post_raw("/todos", Some(&token), Some("application/json"), body)
+        .await;
+    assert_eq!(status_and_json(response).await.0, 422);
+    let response = app
+        .post_raw("/users/sign-up", None, None, vec![0xc3u8, 0x28])
+        .await;
+    assert_eq!(status_and_json(response).await.0, 422);
+}
+
+#[tokio::test]
+async fn a_huge_authorization_header_is_refused_without_a_server_error() {
+    let app = spawn_app().await;
+    let huge = format!("Bearer {}", "a".repeat(512 * 1024));
+    match app
+        .client
+        .get(app.url("/todos"))
+        .header("authorization", huge)
+        .send()
+        .await
+    {
+        // hyper refuses oversized headers (431), or closes the connection.
+        Ok(response) => assert!(response.status().is_client_error(), "{}", response.status()),
+        Err(e) => assert!(e.is_request() || e.is_connect() || e.is_body(), "{e}"),
+    }
+    let long_token = format!("Bearer {}", "a".repeat(16 * 1024));
+    let response = app
+        .client
+        .get(app.url("/todos"))
+        .header("authorization", long_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status_and_json(response).await,
+        (401, json!({ "detail": "Not Authorized" }))
+    );
+    // The server is still fine.
+    assert_eq!(
+        app.client.get(app.url("/")).send().await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_todos_list_in_one_response() {
+    let app = spawn_app().await;
+    let token = app.token_for("ann").await;
+    for n in 0..1000 {
+        app.new_todo(&token, &format!("todo {n}")).await;
+    }
+    let (status, list) = status_and_json(app.list_todos(&token, "?order=desc").await).await;
+    assert_eq!(status, 200);
+    let todos = list["todos"].as_array().unwrap();
+    assert_eq!(todos.len(), 1000);
+    assert_eq!(todos[0]["contents"], "todo 999");
+    assert_eq!(todos[999]["contents"], "todo 0");
+}
