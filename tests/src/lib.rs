@@ -62,6 +62,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             key_prefix: format!("test:{}:", unique_suffix()),
             ..RedisSettings::new(url)
         }),
+        limits: Default::default(),
         mail: MailSettings {
             from: "todos tests <tests@todos.localhost>".into(),
             dir: Some(mail_dir.clone()),

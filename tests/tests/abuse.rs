@@ -97,3 +97,53 @@ async fn a_thousand_todos_list_in_one_response() {
     assert_eq!(todos[0]["contents"], "todo 999");
     assert_eq!(todos[999]["contents"], "todo 0");
 }
+
+#[tokio::test]
+async fn beyond_the_concurrency_limit_requests_get_503_not_a_queue() {
+    let app = std::sync::Arc::new(
+        todos_tests::spawn_app_with(|settings| settings.limits.max_concurrent_requests = 1).await,
+    );
+    assert_eq!(app.sign_up("ann", "password123").await.status(), 201);
+    let mut logins = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let app = std::sync::Arc::clone(&app);
+        // Each log-in holds its slot for a password verification (~tens of ms).
+        logins.spawn(async move {
+            let response = app.log_in("ann", "password123").await;
+            let retry_after = response.headers().get("retry-after").cloned();
+            let (status, body) = status_and_json(response).await;
+            (status, body, retry_after)
+        });
+    }
+    let outcomes = logins.join_all().await;
+    let shed: Vec<_> = outcomes
+        .iter()
+        .filter(|(status, _, _)| *status == 503)
+        .collect();
+    assert!(
+        outcomes
+            .iter()
+            .all(|(status, _, _)| *status == 200 || *status == 503),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().any(|(status, _, _)| *status == 200),
+        "{outcomes:?}"
+    );
+    assert!(
+        !shed.is_empty(),
+        "with one slot, concurrent requests are shed: {outcomes:?}"
+    );
+    for (_, body, retry_after) in shed {
+        assert!(
+            body["detail"].as_str().unwrap().contains("overloaded"),
+            "{body}"
+        );
+        assert_eq!(retry_after.as_ref().unwrap(), "1");
+    }
+    assert_eq!(
+        app.log_in("ann", "password123").await.status(),
+        200,
+        "fine once the burst is over"
+    );
+}

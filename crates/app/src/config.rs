@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 pub use todos_auth::JwtSecret;
 use todos_auth::JwtSecretError;
 pub use todos_cache::RedisSettings;
+pub use todos_http::Limits;
 use todos_persistence::DatabaseSettings;
 
 #[derive(Debug, Parser)]
@@ -86,6 +87,7 @@ pub struct Settings {
     /// `None`: the in-process cache.
     pub redis: Option<RedisSettings>,
     pub mail: MailSettings,
+    pub limits: Limits,
 }
 
 /// Where email goes. With neither a directory nor SMTP, it is only logged;
@@ -125,6 +127,7 @@ impl Settings {
             jwt_secret: jwt_secret_from_env()?,
             jwt_ttl: Duration::from_secs(args.jwt_ttl_secs),
             redis: args.redis_url.clone().map(RedisSettings::new),
+            limits: Limits::default(),
             mail: MailSettings {
                 from: args.mail_from.clone(),
                 dir: args.mail_dir.clone(),

@@ -51,6 +51,7 @@ pub(crate) fn app_state(
             mailer,
             Arc::new(RandomOtpGenerator),
         ),
+        limits: settings.limits,
         readiness: Readiness {
             database: Arc::new(DatabaseProbe::new(db.clone())),
             cache: Arc::new(CacheProbe(cache)),

@@ -1,19 +1,24 @@
-//! Cross-cutting layers: body limit, request ids, tracing, panics, and one
-//! rule that every error response speaks `{"detail": …}`.
+//! Cross-cutting layers: body limit, timeouts, load shedding, request ids,
+//! tracing, panics, and one rule that every error response speaks
+//! `{"detail": …}`.
+
+use std::time::Duration;
 
 use axum::{
-    Router,
+    BoxError, Router,
+    error_handling::HandleErrorLayer,
     extract::{DefaultBodyLimit, Request},
-    http::{HeaderName, StatusCode, header},
+    http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::Response,
 };
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, limit::ConcurrencyLimitLayer, load_shed::LoadShedLayer};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
+    timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
@@ -25,12 +30,35 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn apply(router: Router) -> Router {
+/// Bounds on the work one instance takes on.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request still running after this is answered 503.
+    pub request_timeout: Duration,
+    /// Requests handled at once; more are refused at once with 503 and
+    /// `Retry-After` rather than queued without bound.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 1024,
+        }
+    }
+}
+
+pub fn apply(router: Router, limits: Limits) -> Router {
     router
         // tower-http's limit refuses by Content-Length up front and caps
         // streamed bodies; axum's own default (2 MB) would only get in the way.
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
         // Outside the limit, so its 413 gets a JSON body too.
         .layer(middleware::from_fn(json_error_bodies))
         .layer(
@@ -58,10 +86,25 @@ pub fn apply(router: Router) -> Router {
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(HandleErrorLayer::new(|_: BoxError| async { overloaded() }))
+                .layer(LoadShedLayer::new())
+                .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests))
                 .layer(CatchPanicLayer::custom(|_| {
                     detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
                 })),
         )
+}
+
+/// Load shedding refused the request: every slot was busy.
+fn overloaded() -> Response {
+    let mut response = detail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is overloaded, try again later",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// Responses that axum or tower-http produce on their own (unknown route,

@@ -11,6 +11,6 @@ mod routes;
 mod state;
 
 pub use error::ApiError;
-pub use layers::MAX_BODY_BYTES;
+pub use layers::{Limits, MAX_BODY_BYTES};
 pub use routes::{DOCS_PATH, OPENAPI_PATH, openapi, router};
 pub use state::{AppState, Readiness};

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::layers::Limits;
 use todos_domain::{Accounts, EmailVerification, HealthProbe, Todos};
 
 /// What handlers reach: the use cases, and the probes readiness reports on.
@@ -9,6 +10,7 @@ pub struct AppState {
     pub todos: Todos,
     pub email_verification: EmailVerification,
     pub readiness: Readiness,
+    pub limits: Limits,
 }
 
 #[derive(Clone)]

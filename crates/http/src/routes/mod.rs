@@ -16,6 +16,7 @@ pub const DOCS_PATH: &str = "/docs";
 /// The whole HTTP surface of SPEC.md, with its layers, plus the OpenAPI
 /// document and Swagger UI (assets compiled in, nothing fetched at run time).
 pub fn router(state: AppState) -> Router {
+    let limits = state.limits;
     let (routes, document) = api().split_for_parts();
     let routes = routes
         .merge(
@@ -26,7 +27,7 @@ pub fn router(state: AppState) -> Router {
                 .config(Config::default().validator_url("none")),
         )
         .with_state(state);
-    layers::apply(routes)
+    layers::apply(routes, limits)
 }
 
 /// The OpenAPI document of [`router`], without serving it.
