@@ -147,3 +147,21 @@ async fn beyond_the_concurrency_limit_requests_get_503_not_a_queue() {
         "fine once the burst is over"
     );
 }
+
+/// PostgreSQL cannot store U+0000: it is refused up front on every backend.
+#[tokio::test]
+async fn nul_characters_are_422_not_a_database_error() {
+    let app = spawn_app().await;
+    let token = app.token_for("ann").await;
+    let (status, body) = status_and_json(
+        app.create_todo(&token, &json!({ "contents": "a\u{0}b" }))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "contents"]));
+    let (status, body) = status_and_json(app.log_in("ann\u{0}", "password123").await).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = status_and_json(app.request_otp(&token, "a\u{0}@example.com").await).await;
+    assert_eq!(status, 422);
+}

@@ -93,11 +93,25 @@ async fn a_new_request_replaces_the_previous_code_and_resets_attempts() {
     let token = app.token_for("ann").await;
     let first = app.otp_for(&token, ANN).await;
     for _ in 0..4 {
-        app.verify_otp(&token, ANN, &other_code(&first)).await;
+        assert_eq!(
+            app.verify_otp(&token, ANN, &other_code(&first))
+                .await
+                .status(),
+            400
+        );
     }
     let second = app.otp_for(&token, ANN).await;
     if first != second {
         assert_eq!(app.verify_otp(&token, ANN, &first).await.status(), 400);
+    }
+    // Without a reset, the earlier attempts would void this code by now.
+    for _ in 0..3 {
+        assert_eq!(
+            app.verify_otp(&token, ANN, &other_code(&second))
+                .await
+                .status(),
+            400
+        );
     }
     assert_eq!(app.verify_otp(&token, ANN, &second).await.status(), 200);
 }

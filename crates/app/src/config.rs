@@ -76,6 +76,9 @@ pub struct ServeArgs {
     pub mail_from: String,
 }
 
+/// Longest token lifetime accepted: beyond it `iat + ttl` could overflow.
+const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
 /// Everything the application needs, already validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -111,15 +114,15 @@ pub enum ConfigError {
     },
     #[error("set either JWT_SECRET or JWT_SECRET_FILE, not both")]
     TwoSecrets,
-    #[error("JWT_TTL_SECS must be positive")]
-    ZeroTtl,
+    #[error("JWT_TTL_SECS must be between 1 and {MAX_TTL_SECS} (ten years)")]
+    TtlOutOfRange,
 }
 
 impl Settings {
     /// Combines `serve` arguments with secrets from the environment.
     pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
-        if args.jwt_ttl_secs == 0 {
-            return Err(ConfigError::ZeroTtl);
+        if !(1..=MAX_TTL_SECS).contains(&args.jwt_ttl_secs) {
+            return Err(ConfigError::TtlOutOfRange);
         }
         Ok(Self {
             addr: args.addr,

@@ -34,29 +34,32 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(args: todos_app::config::ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::from_args(&args)?;
     let app = Application::build(settings).await?;
+    // Listen for signals before announcing the port: a SIGTERM sent right
+    // after the line must stop the server gracefully, not kill it.
+    let stop = stop_signal()?;
     // Scripts read this line to find the port (SPEC: Running it).
     println!("listening on http://{}", app.local_addr()?);
-    app.run_until_stopped(stop_signal()).await
+    app.run_until_stopped(stop).await
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM; the handlers are installed
+/// when this is called, not when the future is first polled.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -12,6 +12,9 @@ use todos_domain::{Cache, DomainError, Hit};
 const HIT_SCRIPT: &str = r#"
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 if count >= tonumber(ARGV[1]) then
+  if redis.call('PTTL', KEYS[1]) < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  end
   return {-1, redis.call('PTTL', KEYS[1])}
 end
 count = redis.call('INCR', KEYS[1])
@@ -66,7 +69,9 @@ impl RedisCache {
             .with_connection_config(|connection| {
                 connection.connection_timeout = timeout;
                 connection.internal_command_timeout = timeout;
-                connection.max_command_attempts = 2;
+                // One attempt: a command resent after a dropped reply could
+                // run twice (a second INCR, an empty second GETDEL).
+                connection.max_command_attempts = 1;
             })
             .with_performance_config(|performance| {
                 performance.default_command_timeout = timeout;

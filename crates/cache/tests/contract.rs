@@ -68,19 +68,21 @@ async fn hits_count_to_the_limit_then_refuse_until_the_window_ends(cache: Arc<dy
     for n in 1..=3 {
         assert_eq!(cache.hit(&key, 3, window).await.unwrap(), Hit::Counted(n));
     }
+    // Refusals late in the window must not extend it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     for _ in 0..3 {
         match cache.hit(&key, 3, window).await.unwrap() {
             Hit::Refused { retry_after } => {
                 assert!(
-                    retry_after <= window && retry_after > Duration::ZERO,
+                    retry_after <= Duration::from_millis(300) && retry_after > Duration::ZERO,
                     "{retry_after:?}"
                 )
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
-    tokio::time::sleep(window + Duration::from_millis(300)).await;
-    // Refusals did not extend the window or count.
+    // 900 ms after the first hit, 400 ms after the refusals: a new window.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(cache.hit(&key, 3, window).await.unwrap(), Hit::Counted(1));
 }
 

@@ -4,8 +4,8 @@ use crate::DomainError;
 
 const MAX_EMAIL_CHARS: usize = 256;
 
-/// A plausible email address, at most 256 characters, kept in lower case so
-/// that one mailbox is one address on every database collation.
+/// A plausible email address of at most 256 characters, kept as given
+/// (local parts are case-sensitive; every database compares it exactly).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
@@ -25,7 +25,7 @@ impl EmailAddress {
         if parsed.email() != raw || !parsed.domain().contains('.') {
             return Err(invalid());
         }
-        Ok(Self(raw.to_lowercase()))
+        Ok(Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,8 +89,9 @@ mod tests {
     fn email_rules() {
         assert_eq!(
             EmailAddress::parse("Ann@Example.COM").unwrap().as_str(),
-            "ann@example.com"
+            "Ann@Example.COM"
         );
+        assert!(EmailAddress::parse("a\0b@example.com").is_err());
         for bad in [
             "",
             "plain",

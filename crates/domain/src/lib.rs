@@ -40,7 +40,8 @@ pub use services::{
 };
 pub use todo::{NewTodo, SortOrder, Todo, TodoContents, TodoId};
 pub use user::{
-    AccessToken, Credentials, NewPassword, Password, PasswordHash, User, UserId, Username,
+    AccessToken, Credentials, LoginName, NewPassword, Password, PasswordHash, User, UserId,
+    Username,
 };
 
 #[cfg(any(test, feature = "mock"))]

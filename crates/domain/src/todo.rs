@@ -40,6 +40,13 @@ impl TodoContents {
                 format!("must be 1 to {MAX_CONTENTS_CHARS} characters"),
             ));
         }
+        // PostgreSQL cannot store U+0000 in text; refuse it everywhere alike.
+        if raw.contains('\0') {
+            return Err(DomainError::invalid(
+                "contents",
+                "must not contain NUL characters",
+            ));
+        }
         Ok(Self(raw))
     }
 
@@ -108,6 +115,8 @@ mod tests {
         assert!(TodoContents::parse("").is_err());
         assert!(TodoContents::parse("é".repeat(256)).is_ok());
         assert!(TodoContents::parse("x".repeat(257)).is_err());
+        assert!(TodoContents::parse("a\0b").is_err());
+        assert!(TodoContents::parse("tab\tand\nnewline").is_ok());
         assert_eq!(
             TodoContents::parse("'; DROP TABLE todo; --")
                 .unwrap()

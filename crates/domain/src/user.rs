@@ -51,6 +51,30 @@ impl fmt::Display for Username {
     }
 }
 
+/// A username offered at log-in: 1–256 characters without NUL. Looser
+/// than [`Username`] so that accounts named under the old service's rules
+/// can still log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginName(String);
+
+impl LoginName {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, DomainError> {
+        let raw = raw.into();
+        let chars = raw.chars().count();
+        if chars == 0 || chars > MAX_USERNAME_CHARS || raw.contains('\0') {
+            return Err(DomainError::invalid(
+                "username",
+                format!("must be 1 to {MAX_USERNAME_CHARS} characters, without NUL"),
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A password offered at log-in. Only bounded in length (1–1024 characters):
 /// accounts from the old service may have passwords that predate the
 /// [`NewPassword`] rules and must still be able to log in. The bound keeps
@@ -178,6 +202,9 @@ mod tests {
         assert!(Username::parse("bob\t").is_err());
         assert!(Username::parse("b\u{0}ob").is_err());
         assert!(Username::parse("b\nob").is_err());
+        assert!(LoginName::parse(" legacy name ").is_ok());
+        assert!(LoginName::parse("a\0").is_err());
+        assert!(LoginName::parse("").is_err());
     }
 
     #[test]

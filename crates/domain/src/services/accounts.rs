@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use crate::{
-    AccessToken, DomainError, NewPassword, Password, PasswordCheck, PasswordHasher, TokenCodec,
-    User, UserRepository, Username,
+    AccessToken, DomainError, LoginName, NewPassword, Password, PasswordCheck, PasswordHasher,
+    TokenCodec, User, UserRepository, Username,
 };
 
 /// Sign-up, log-in, and turning a bearer token back into a user.
@@ -50,12 +50,12 @@ impl Accounts {
     /// (legacy bcrypt) is rehashed with the current one.
     pub async fn log_in(
         &self,
-        username: &str,
+        username: &LoginName,
         password: Password,
     ) -> Result<AccessToken, DomainError> {
         let credentials = self
             .users
-            .find_credentials(username)
+            .find_credentials(username.as_str())
             .await?
             .ok_or(DomainError::UserNotFound)?;
         match self
@@ -183,7 +183,10 @@ mod tests {
         hasher.expect_verify().never();
 
         let err = accounts(users, hasher, MockTokenCodec::new())
-            .log_in("nobody", Password::parse("whatever1".into()).unwrap())
+            .log_in(
+                &LoginName::parse("nobody").unwrap(),
+                Password::parse("whatever1".into()).unwrap(),
+            )
             .await
             .unwrap_err();
 
@@ -204,7 +207,10 @@ mod tests {
         tokens.expect_issue().never();
 
         let err = accounts(users, hasher, tokens)
-            .log_in("alice", Password::parse("wrong-password".into()).unwrap())
+            .log_in(
+                &LoginName::parse("alice").unwrap(),
+                Password::parse("wrong-password".into()).unwrap(),
+            )
             .await
             .unwrap_err();
 
@@ -231,7 +237,10 @@ mod tests {
             .returning(|_| Ok(AccessToken::new("signed".into())));
 
         let token = accounts(users, hasher, tokens)
-            .log_in("alice", Password::parse("right-password".into()).unwrap())
+            .log_in(
+                &LoginName::parse("alice").unwrap(),
+                Password::parse("right-password".into()).unwrap(),
+            )
             .await
             .unwrap();
 
@@ -264,7 +273,10 @@ mod tests {
             .returning(|_| Ok(AccessToken::new("signed".into())));
 
         let token = accounts(users, hasher, tokens)
-            .log_in("alice", Password::parse("pw".into()).unwrap())
+            .log_in(
+                &LoginName::parse("alice").unwrap(),
+                Password::parse("pw".into()).unwrap(),
+            )
             .await
             .unwrap();
 

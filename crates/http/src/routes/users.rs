@@ -1,6 +1,6 @@
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
-use todos_domain::{EmailAddress, NewPassword, Otp, Password, Username};
+use todos_domain::{EmailAddress, LoginName, NewPassword, Otp, Password, Username};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -74,14 +74,9 @@ async fn log_in(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CredentialsIn>,
 ) -> Result<Json<TokenOut>, ApiError> {
-    let username_chars = body.username.chars().count();
-    if username_chars == 0 || username_chars > 256 {
-        return Err(
-            todos_domain::DomainError::invalid("username", "must be 1 to 256 characters").into(),
-        );
-    }
+    let username = LoginName::parse(body.username)?;
     let password = Password::parse(body.password)?;
-    let token = state.accounts.log_in(&body.username, password).await?;
+    let token = state.accounts.log_in(&username, password).await?;
     Ok(Json(token.into()))
 }
 
