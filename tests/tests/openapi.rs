@@ -245,6 +245,12 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     seen.call(&app, M::POST, r, r, None, Some(&nobody)).await;
     seen.call(&app, M::POST, r, r, None, Some(&json!({}))).await;
     seen.call_oversized(&app, M::POST, r, r, None).await;
+    app.sign_up("locked", password).await;
+    let guess = json!({ "username": "locked", "password": "wrong-password" });
+    for _ in 0..10 {
+        app.post_json(r, &guess).await;
+    }
+    seen.call(&app, M::POST, r, r, None, Some(&guess)).await; // 429
 
     // A valid token whose user is gone: 404 on every protected route.
     let ghost = app.token_for("ghost").await;

@@ -188,3 +188,43 @@ async fn passwords_and_hashes_never_come_back() {
         );
     }
 }
+
+#[tokio::test]
+async fn ten_failed_log_ins_lock_the_username_for_the_window() {
+    let app = spawn_app().await;
+    app.sign_up("ann", "password123").await;
+    app.sign_up("bob", "password123").await;
+    for _ in 0..10 {
+        assert_eq!(app.log_in("ann", "wrong-password").await.status(), 401);
+    }
+    for password in ["wrong-password", "password123"] {
+        let response = app.log_in("ann", password).await;
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((800..=900).contains(&retry_after), "{retry_after}");
+        assert_eq!(
+            status_and_json(response).await,
+            (429, json!({ "detail": "Too Many Requests" }))
+        );
+    }
+    assert_eq!(
+        app.log_in("bob", "password123").await.status(),
+        200,
+        "other names are not affected"
+    );
+}
+
+#[tokio::test]
+async fn a_success_does_not_reset_the_failure_count() {
+    let app = spawn_app().await;
+    app.sign_up("ann", "password123").await;
+    for _ in 0..9 {
+        assert_eq!(app.log_in("ann", "wrong-password").await.status(), 401);
+    }
+    assert_eq!(app.log_in("ann", "password123").await.status(), 200);
+    assert_eq!(app.log_in("ann", "wrong-password").await.status(), 401);
+    assert_eq!(app.log_in("ann", "password123").await.status(), 429);
+}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use todos_auth::{Argon2Hasher, JwtCodec, JwtSecret};
 use todos_cache::{MemoryCache, RedisCache, RedisSettings};
 use todos_domain::{
-    Accounts, Cache, DomainError, EmailVerification, Mailer, NewPassword, RandomOtpGenerator,
-    Todos, User, Username,
+    Accounts, Cache, DomainError, EmailVerification, LoginThrottle, Mailer, NewPassword,
+    RandomOtpGenerator, Todos, User, Username,
 };
 use todos_http::{AppState, Readiness};
 use todos_mail::{DirMailer, LogMailer, SmtpMailer};
@@ -43,7 +43,8 @@ pub(crate) fn app_state(
         accounts: accounts(
             users.clone(),
             Arc::new(JwtCodec::new(&secret, settings.jwt_ttl)),
-        ),
+        )
+        .with_login_throttle(LoginThrottle::new(cache.clone())),
         todos: Todos::new(Arc::new(SeaTodoRepository::new(db.clone()))),
         email_verification: EmailVerification::new(
             users,

@@ -36,6 +36,7 @@ pub use ports::{
 pub use services::{
     accounts::Accounts,
     email_verification::{EmailVerification, RandomOtpGenerator},
+    login_throttle::LoginThrottle,
     todos::Todos,
 };
 pub use todo::{NewTodo, SortOrder, Todo, TodoContents, TodoId};

@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use crate::{
-    AccessToken, DomainError, LoginName, NewPassword, Password, PasswordCheck, PasswordHasher,
-    TokenCodec, User, UserRepository, Username,
+    AccessToken, DomainError, LoginName, LoginThrottle, NewPassword, Password, PasswordCheck,
+    PasswordHasher, TokenCodec, User, UserRepository, Username,
 };
 
 /// Sign-up, log-in, and turning a bearer token back into a user.
@@ -11,6 +11,7 @@ pub struct Accounts {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenCodec>,
+    throttle: Option<LoginThrottle>,
 }
 
 impl Accounts {
@@ -23,7 +24,14 @@ impl Accounts {
             users,
             hasher,
             tokens,
+            throttle: None,
         }
+    }
+
+    /// Limits failed log-ins per username (see [`LoginThrottle`]).
+    pub fn with_login_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = Some(throttle);
+        self
     }
 
     pub async fn sign_up(
@@ -53,6 +61,9 @@ impl Accounts {
         username: &LoginName,
         password: Password,
     ) -> Result<AccessToken, DomainError> {
+        if let Some(throttle) = &self.throttle {
+            throttle.check(username).await?;
+        }
         let credentials = self
             .users
             .find_credentials(username.as_str())
@@ -63,7 +74,12 @@ impl Accounts {
             .verify(&password, &credentials.password_hash)
             .await?
         {
-            PasswordCheck::Mismatch => return Err(DomainError::NotAuthorized),
+            PasswordCheck::Mismatch => {
+                if let Some(throttle) = &self.throttle {
+                    throttle.record_failure(username).await;
+                }
+                return Err(DomainError::NotAuthorized);
+            }
             PasswordCheck::Match => {}
             PasswordCheck::MatchNeedsRehash => {
                 // The password was checked, so it meets whatever rules held

@@ -2,4 +2,5 @@
 
 pub mod accounts;
 pub mod email_verification;
+pub mod login_throttle;
 pub mod todos;

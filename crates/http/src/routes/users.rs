@@ -67,6 +67,9 @@ async fn sign_up(
             example = json!({ "detail": "User Not Found" })),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
+        (status = 429, description = "10 failed log-ins for this username in 15 minutes", body = Detail,
+            headers(("Retry-After" = u64, description = "Seconds until log-in is accepted again")),
+            example = json!({ "detail": "Too Many Requests" })),
         (status = 503, response = Unavailable),
     ),
 )]
