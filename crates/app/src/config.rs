@@ -74,10 +74,27 @@ pub struct ServeArgs {
     /// Sender of every email.
     #[arg(long, env = "TODOS_MAIL_FROM", default_value = todos_mail::DEFAULT_FROM)]
     pub mail_from: String,
+
+    /// `production` turns missing safety settings into start-up errors.
+    #[arg(long, env = "TODOS_ENV", value_enum, default_value_t = Environment::Development)]
+    pub env: Environment,
+
+    /// How many instances serve this database; with more than one, state
+    /// kept in the process (the in-memory cache) would be split.
+    #[arg(long, env = "TODOS_INSTANCES", default_value_t = 1)]
+    pub instances: u32,
 }
 
 /// Longest token lifetime accepted: beyond it `iat + ttl` could overflow.
 const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// Where the service runs: development forgives missing settings (with
+/// warnings), production refuses to start without them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
 
 /// Everything the application needs, already validated.
 #[derive(Debug, Clone)]
@@ -114,6 +131,13 @@ pub enum ConfigError {
     },
     #[error("set either JWT_SECRET or JWT_SECRET_FILE, not both")]
     TwoSecrets,
+    #[error("TODOS_ENV=production needs JWT_SECRET or JWT_SECRET_FILE (at least 32 bytes)")]
+    ProductionWithoutSecret,
+    #[error(
+        "TODOS_ENV=production with TODOS_INSTANCES > 1 needs REDIS_URL: an in-memory cache \
+         would give each instance its own OTPs and limits"
+    )]
+    ProductionWithoutSharedCache,
     #[error("JWT_TTL_SECS must be between 1 and {MAX_TTL_SECS} (ten years)")]
     TtlOutOfRange,
 }
@@ -124,10 +148,19 @@ impl Settings {
         if !(1..=MAX_TTL_SECS).contains(&args.jwt_ttl_secs) {
             return Err(ConfigError::TtlOutOfRange);
         }
+        let jwt_secret = jwt_secret_from_env()?;
+        if args.env == Environment::Production {
+            if jwt_secret.is_none() {
+                return Err(ConfigError::ProductionWithoutSecret);
+            }
+            if args.instances > 1 && args.redis_url.is_none() {
+                return Err(ConfigError::ProductionWithoutSharedCache);
+            }
+        }
         Ok(Self {
             addr: args.addr,
             database: DatabaseSettings::new(args.database.database_url.clone()),
-            jwt_secret: jwt_secret_from_env()?,
+            jwt_secret,
             jwt_ttl: Duration::from_secs(args.jwt_ttl_secs),
             redis: args.redis_url.clone().map(RedisSettings::new),
             limits: Limits::default(),

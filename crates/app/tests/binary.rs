@@ -24,6 +24,8 @@ fn todos(dir: &Path) -> Command {
         "JWT_TTL_SECS",
         "TODOS_MAIL_DIR",
         "SMTP_URL",
+        "TODOS_ENV",
+        "TODOS_INSTANCES",
     ] {
         command.env_remove(var);
     }
@@ -248,4 +250,36 @@ async fn the_secret_can_come_from_a_file_and_tokens_survive_a_restart() {
         .unwrap();
     assert_eq!(response.status(), 200);
     server.terminate().await;
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_without_a_secret_or_a_shared_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |command: &mut Command| {
+        command
+            .env("TODOS_ENV", "production")
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .output()
+    };
+    let output = run(&mut todos(dir.path())).await.unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs JWT_SECRET"));
+
+    let mut two_instances = todos(dir.path());
+    two_instances
+        .env("JWT_SECRET", SECRET)
+        .env("TODOS_INSTANCES", "2");
+    let output = run(&mut two_instances).await.unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs REDIS_URL"));
+
+    // With both, it starts (Redis need not be up yet).
+    let mut ready = todos(dir.path());
+    ready
+        .env("TODOS_ENV", "production")
+        .env("JWT_SECRET", SECRET)
+        .env("TODOS_INSTANCES", "2")
+        .env("REDIS_URL", "redis://127.0.0.1:1/0");
+    let server = serve(ready).await;
+    assert_eq!(server.terminate().await.code(), Some(0));
 }
