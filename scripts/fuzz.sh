@@ -43,6 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 step "start todos on a fresh SQLite file"
+: >"$RUN_DIR/stdout"
 DATABASE_URL="sqlite://$RUN_DIR/todos.db?mode=rwc" \
     JWT_SECRET="fuzz-secret-that-is-at-least-32-bytes-long" \
     TODOS_MAIL_DIR="$RUN_DIR/mail" \
