@@ -72,6 +72,8 @@ TOKEN=$(curl -fsS -X POST "$BASE/users/log-in" -H 'Content-Type: application/jso
 
 step "schemathesis $SCHEMATHESIS_VERSION: all checks, $MAX_EXAMPLES examples per operation, seed $SEED"
 status=0
+# Hypothesis keeps its scratch files there, not in the work tree.
+HYPOTHESIS_STORAGE_DIRECTORY="$RUN_DIR/hypothesis" \
 "$VENV/bin/st" --config-file scripts/schemathesis.toml run "$BASE/openapi.json" \
     --checks all \
     --max-examples "$MAX_EXAMPLES" \
