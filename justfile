@@ -21,6 +21,11 @@ lint:
 test-all:
     scripts/test-all.sh
 
+# Schemathesis (every check) against a live server on a fresh SQLite file;
+# installs schemathesis from PyPI into target/fuzz-venv on first use.
+fuzz:
+    scripts/fuzz.sh
+
 # App + MariaDB + Redis in Docker (needs JWT_SECRET; untested here: no Docker engine).
 up:
     docker compose up --build

@@ -4,16 +4,36 @@ use serde::{Deserialize, Serialize};
 use todos_domain::{AccessToken, Todo, User};
 use utoipa::ToSchema;
 
-/// Sign-up applies the full rules; log-in checks only the lengths, so
-/// accounts made under the old service's looser rules still get in.
+/// A new account: sign-up applies the full rules.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({ "username": "alice", "password": "correct-horse" }))]
-pub struct CredentialsIn {
+pub struct SignUpIn {
     /// 1–256 characters, no leading or trailing whitespace, no control characters.
+    // The pattern says what `Username::parse` allows, in ECMA-262 (and
+    // Python) syntax: no control character (Unicode `Cc`: U+0000–U+001F,
+    // U+007F–U+009F) anywhere, and no whitespace (the rest of Unicode
+    // `White_Space`, which `str::trim` strips) first or last.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$"
+    )]
+    pub username: String,
+    /// 8–1024 characters.
+    #[schema(min_length = 8, max_length = 1024, format = Password)]
+    pub password: String,
+}
+
+/// Log-in checks only the lengths, so accounts made under the old
+/// service's looser rules still get in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "username": "alice", "password": "correct-horse" }))]
+pub struct LogInIn {
+    /// 1–256 characters.
     #[schema(min_length = 1, max_length = 256)]
     pub username: String,
-    /// 8–1024 characters at sign-up.
-    #[schema(min_length = 8, max_length = 1024, format = Password)]
+    /// 1–1024 characters.
+    #[schema(min_length = 1, max_length = 1024, format = Password)]
     pub password: String,
 }
 

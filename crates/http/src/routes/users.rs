@@ -5,7 +5,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
-    dto::{CredentialsIn, OtpRequestIn, OtpVerifyIn, SignUpOut, TokenOut, UserOut},
+    dto::{LogInIn, OtpRequestIn, OtpVerifyIn, SignUpIn, SignUpOut, TokenOut, UserOut},
     error::ApiError,
     extract::{ApiJson, CurrentUser},
     openapi::{Detail, NotAuthorized, PayloadTooLarge, Unavailable, ValidationFailed},
@@ -26,7 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     tag = "users",
     operation_id = "sign_up",
     summary = "Create an account",
-    request_body = CredentialsIn,
+    request_body = SignUpIn,
     responses(
         (status = 201, description = "Account created", body = SignUpOut),
         (status = 409, description = "The username is taken", body = Detail,
@@ -38,7 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 )]
 async fn sign_up(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<CredentialsIn>,
+    ApiJson(body): ApiJson<SignUpIn>,
 ) -> Result<(StatusCode, Json<SignUpOut>), ApiError> {
     let username = Username::parse(body.username)?;
     let password = NewPassword::parse(body.password)?;
@@ -57,7 +57,7 @@ async fn sign_up(
     description = "Checks only the lengths of username (1–256) and password (1–1024), so \
                    accounts made under the old service's rules still get in. Use the \
                    `access_token` with **Authorize**.",
-    request_body = CredentialsIn,
+    request_body = LogInIn,
     responses(
         (status = 200, description = "A token for the account", body = TokenOut),
         (status = 401, description = "Wrong password", body = Detail,
@@ -75,7 +75,7 @@ async fn sign_up(
 )]
 async fn log_in(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<CredentialsIn>,
+    ApiJson(body): ApiJson<LogInIn>,
 ) -> Result<Json<TokenOut>, ApiError> {
     let username = LoginName::parse(body.username)?;
     let password = Password::parse(body.password)?;
