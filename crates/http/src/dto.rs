@@ -29,8 +29,8 @@ pub struct SignUpIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({ "username": "alice", "password": "correct-horse" }))]
 pub struct LogInIn {
-    /// 1–256 characters.
-    #[schema(min_length = 1, max_length = 256)]
+    /// 1–256 characters, no NUL.
+    #[schema(min_length = 1, max_length = 256, pattern = r"^[^\u0000]*$")]
     pub username: String,
     /// 1–1024 characters.
     #[schema(min_length = 1, max_length = 1024, format = Password)]
@@ -95,7 +95,8 @@ impl From<User> for UserOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({ "contents": "buy milk", "is_done": false }))]
 pub struct CreateTodoIn {
-    #[schema(min_length = 1, max_length = 256)]
+    /// 1–256 characters, no NUL (U+0000: PostgreSQL cannot store it).
+    #[schema(min_length = 1, max_length = 256, pattern = r"^[^\u0000]*$")]
     pub contents: String,
     #[serde(default)]
     #[schema(default = false)]
