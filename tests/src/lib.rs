@@ -143,6 +143,19 @@ fn init_test_logging() {
 }
 
 impl TestApp {
+    /// The served OpenAPI document (`GET /openapi.json`, asserted 200).
+    pub async fn openapi_document(&self) -> Value {
+        let response = self
+            .client
+            .get(self.url("/openapi.json"))
+            .send()
+            .await
+            .unwrap();
+        let (status, document) = status_and_json(response).await;
+        assert_eq!(status, 200);
+        document
+    }
+
     /// Graceful shutdown, as on SIGTERM; returns when the app has stopped.
     pub async fn shut_down(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());

@@ -2,19 +2,7 @@
 //! found: the document must describe exactly what the service accepts.
 
 use serde_json::{Value, json};
-use todos_tests::{TestApp, spawn_app, status_and_json};
-
-async fn document(app: &TestApp) -> Value {
-    let response = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    let (status, document) = status_and_json(response).await;
-    assert_eq!(status, 200);
-    document
-}
+use todos_tests::{spawn_app, status_and_json};
 
 /// The schema of an operation's JSON request body, references resolved.
 fn request_schema<'a>(document: &'a Value, path: &str, method: &str) -> &'a Value {
@@ -36,7 +24,7 @@ fn request_schema<'a>(document: &'a Value, path: &str, method: &str) -> &'a Valu
 #[tokio::test]
 async fn sign_up_username_pattern_matches_what_the_service_accepts() {
     let app = spawn_app().await;
-    let document = document(&app).await;
+    let document = app.openapi_document().await;
     let username = &request_schema(&document, "/users/sign-up", "post")["properties"]["username"];
     assert_eq!(username["minLength"], 1);
     assert_eq!(username["maxLength"], 256);
@@ -87,7 +75,7 @@ async fn sign_up_username_pattern_matches_what_the_service_accepts() {
 #[tokio::test]
 async fn log_in_body_is_documented_with_log_in_rules() {
     let app = spawn_app().await;
-    let document = document(&app).await;
+    let document = app.openapi_document().await;
     let body = request_schema(&document, "/users/log-in", "post");
     assert_eq!(body["properties"]["password"]["minLength"], 1);
     assert_eq!(body["properties"]["password"]["maxLength"], 1024);

@@ -34,18 +34,6 @@ const DOCUMENTATION_ROUTES: [&str; 2] = ["/openapi.json", "/docs"];
 /// `(METHOD, path template)`, as the document keys operations.
 type Operation = (String, String);
 
-async fn document(app: &TestApp) -> Value {
-    let response = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    let (status, document) = status_and_json(response).await;
-    assert_eq!(status, 200);
-    document
-}
-
 /// Every operation of the document with its documented status codes.
 fn documented_operations(document: &Value) -> BTreeMap<Operation, BTreeSet<u16>> {
     let mut operations = BTreeMap::new();
@@ -99,7 +87,7 @@ async fn routing_outcome(app: &TestApp, method: Method, path: &str) -> Option<u1
 #[tokio::test]
 async fn the_router_serves_exactly_the_documented_paths_and_methods() {
     let app = spawn_app().await;
-    let operations = documented_operations(&document(&app).await);
+    let operations = documented_operations(&app.openapi_document().await);
     let paths: BTreeSet<&str> = operations.keys().map(|(_, path)| path.as_str()).collect();
     assert!(paths.len() >= 6, "{paths:?}");
 
@@ -213,7 +201,7 @@ const CACHE_BACKED: [(&str, &str); 3] = [
 #[tokio::test]
 async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     let app = spawn_app().await;
-    let documented = documented_operations(&document(&app).await);
+    let documented = documented_operations(&app.openapi_document().await);
     let mut seen = Observed::default();
     let password = "password123";
     let creds = json!({ "username": "ann", "password": password });
@@ -400,7 +388,7 @@ fn closed_port() -> u16 {
 #[tokio::test]
 async fn document_and_swagger_ui_are_served_without_auth() {
     let app = spawn_app().await;
-    let document = document(&app).await;
+    let document = app.openapi_document().await;
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(
         document["components"]["securitySchemes"]["bearer"]["scheme"],

@@ -39,6 +39,19 @@ async fn start(dir: &std::path::Path) -> (Child, String) {
     )
 }
 
+async fn log_in(client: &reqwest::Client, base: &str, credentials: &Value) -> String {
+    let login: Value = client
+        .post(format!("{base}/users/log-in"))
+        .json(credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn every_acknowledged_todo_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,16 +64,7 @@ async fn every_acknowledged_todo_survives_sigkill() {
         .send()
         .await
         .unwrap();
-    let login: Value = client
-        .post(format!("{base}/users/log-in"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = log_in(&client, &base, &credentials).await;
 
     let acknowledged = Arc::new(Mutex::new(Vec::<(i64, String)>::new()));
     let mut writers = tokio::task::JoinSet::new();
@@ -106,16 +110,7 @@ async fn every_acknowledged_todo_survives_sigkill() {
     let acknowledged = acknowledged.lock().unwrap().clone();
 
     let (mut server, base) = start(dir.path()).await;
-    let login: Value = client
-        .post(format!("{base}/users/log-in"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = log_in(&client, &base, &credentials).await;
     let list: Value = client
         .get(format!("{base}/todos"))
         .bearer_auth(&token)
