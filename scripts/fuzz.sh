@@ -4,7 +4,7 @@
 # the OpenAPI document the service serves at /openapi.json. Exits non-zero
 # on any 5xx, schema violation or other failed check, on any schemathesis
 # warning, and on an ERROR line in the server's log. Narrow exceptions that
-# SPEC.md forces live in scripts/schemathesis.toml; findings in
+# the HTTP contract forces live in scripts/schemathesis.toml; findings in
 # docs/FUZZING.md.
 #
 # Env: TODOS_BIN (default: build and use target/debug/todos),

@@ -63,6 +63,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             ..RedisSettings::new(url)
         }),
         limits: Default::default(),
+        trusted_proxies: Default::default(),
+        // Tests play many users from one loopback address; the limit has its own tests.
+        signup_limit: 0,
         mail: MailSettings {
             from: "todos tests <tests@todos.localhost>".into(),
             dir: Some(mail_dir.clone()),

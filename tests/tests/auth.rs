@@ -1,4 +1,4 @@
-//! Every bad-token case of SPEC.md ("Auth") against a protected route.
+//! Every bad-token case (README: "Security", tokens) against a protected route.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -99,6 +99,54 @@ async fn bad_tokens_are_401_not_authorized() {
                 sign(&json!({ "iat": t, "exp": t + 600 }), JWT_SECRET)
             )),
         ),
+        // Re-signed tokens (a leaked key) must not outlive the rules.
+        (
+            "nbf in the future",
+            Some(format!(
+                "Bearer {}",
+                sign(
+                    &json!({ "sub": "alice", "iat": t, "exp": t + 600, "nbf": t + 300 }),
+                    JWT_SECRET
+                )
+            )),
+        ),
+        (
+            "iat in the future",
+            Some(format!(
+                "Bearer {}",
+                sign(
+                    &json!({ "sub": "alice", "iat": t + 300, "exp": t + 900 }),
+                    JWT_SECRET
+                )
+            )),
+        ),
+        (
+            "exp of u64::MAX",
+            Some(format!(
+                "Bearer {}",
+                sign(
+                    &json!({ "sub": "alice", "iat": t, "exp": u64::MAX }),
+                    JWT_SECRET
+                )
+            )),
+        ),
+        (
+            "exp further from iat than JWT_TTL_SECS (3600 here)",
+            Some(format!(
+                "Bearer {}",
+                sign(
+                    &json!({ "sub": "alice", "iat": t, "exp": t + 3601 }),
+                    JWT_SECRET
+                )
+            )),
+        ),
+        (
+            "no iat",
+            Some(format!(
+                "Bearer {}",
+                sign(&json!({ "sub": "alice", "exp": t + 600 }), JWT_SECRET)
+            )),
+        ),
     ];
     for (case, header) in cases {
         assert_eq!(
@@ -114,6 +162,9 @@ async fn bad_tokens_are_401_not_authorized() {
     assert_eq!(status_with_header(&app, good).await.0, 200);
     let lower_case_scheme = Some(format!("bearer {}", sign(&valid_claims, JWT_SECRET)));
     assert_eq!(status_with_header(&app, lower_case_scheme).await.0, 200);
+    let past_nbf = json!({ "sub": "alice", "iat": t, "exp": t + 3600, "nbf": t - 60 });
+    let good = Some(format!("Bearer {}", sign(&past_nbf, JWT_SECRET)));
+    assert_eq!(status_with_header(&app, good).await.0, 200);
 }
 
 #[tokio::test]

@@ -219,6 +219,9 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     seen.call(&app, M::POST, r, r, None, Some(&creds)).await; // 409
     seen.call(&app, M::POST, r, r, None, Some(&json!({}))).await;
     seen.call_oversized(&app, M::POST, r, r, None).await;
+    let limited = spawn_app_with(|settings| settings.signup_limit = 1).await;
+    seen.call(&limited, M::POST, r, r, None, Some(&creds)).await;
+    seen.call(&limited, M::POST, r, r, None, Some(&creds)).await; // 429
 
     let r = "/users/log-in";
     let response = seen.call(&app, M::POST, r, r, None, Some(&creds)).await;

@@ -156,7 +156,15 @@ async fn concurrent_sign_ups_of_one_name_give_one_201_and_409s() {
 
     let created = statuses.iter().filter(|s| **s == 201).count();
     let conflicts = statuses.iter().filter(|s| **s == 409).count();
-    assert_eq!((created, conflicts), (1, 19), "{statuses:?}");
+    // Sign-ups may fill only half the hashing queue; beyond it they are
+    // refused at once (503) before reaching the database.
+    let refused = statuses.iter().filter(|s| **s == 503).count();
+    assert_eq!(created, 1, "{statuses:?}");
+    assert!(
+        conflicts >= 1,
+        "the unique index decided a race: {statuses:?}"
+    );
+    assert_eq!(conflicts + refused, 19, "{statuses:?}");
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Configuration: flags and environment (SPEC: Running it). Secrets come
+//! Configuration: flags and environment (README: "Configuration"). Secrets come
 //! only from the environment or a file, never from a flag.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 pub use todos_auth::JwtSecret;
 use todos_auth::JwtSecretError;
 pub use todos_cache::RedisSettings;
-pub use todos_http::Limits;
+pub use todos_http::{Limits, TrustedProxies};
 use todos_persistence::DatabaseSettings;
 
 #[derive(Debug, Parser)]
@@ -83,7 +83,19 @@ pub struct ServeArgs {
     /// kept in the process (the in-memory cache) would be split.
     #[arg(long, env = "TODOS_INSTANCES", default_value_t = 1)]
     pub instances: u32,
+
+    /// Comma-separated CIDR networks of reverse proxies whose
+    /// `X-Forwarded-For` names the client; unset: none is trusted.
+    #[arg(long, env = "TODOS_TRUSTED_PROXIES", value_parser = TrustedProxies::parse, default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Sign-ups per client address per hour; 0 turns the limit off.
+    #[arg(long, env = "TODOS_SIGNUP_LIMIT", default_value_t = DEFAULT_SIGNUP_LIMIT)]
+    pub signup_limit: u64,
 }
+
+/// Sign-ups per client address per hour unless `TODOS_SIGNUP_LIMIT` says otherwise.
+pub const DEFAULT_SIGNUP_LIMIT: u64 = 20;
 
 /// Longest token lifetime accepted: beyond it `iat + ttl` could overflow.
 const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -108,6 +120,10 @@ pub struct Settings {
     pub redis: Option<RedisSettings>,
     pub mail: MailSettings,
     pub limits: Limits,
+    /// Whose `X-Forwarded-For` names the client (for per-client limits).
+    pub trusted_proxies: TrustedProxies,
+    /// Sign-ups per client address per hour; 0: unlimited.
+    pub signup_limit: u64,
 }
 
 /// Where email goes. With neither a directory nor SMTP, it is only logged;
@@ -164,6 +180,8 @@ impl Settings {
             jwt_ttl: Duration::from_secs(args.jwt_ttl_secs),
             redis: args.redis_url.clone().map(RedisSettings::new),
             limits: Limits::default(),
+            trusted_proxies: args.trusted_proxies.clone(),
+            signup_limit: args.signup_limit,
             mail: MailSettings {
                 from: args.mail_from.clone(),
                 dir: args.mail_dir.clone(),

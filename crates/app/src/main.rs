@@ -37,7 +37,7 @@ async fn serve(args: todos_app::config::ServeArgs) -> anyhow::Result<()> {
     // Listen for signals before announcing the port: a SIGTERM sent right
     // after the line must stop the server gracefully, not kill it.
     let stop = stop_signal()?;
-    // Scripts read this line to find the port (SPEC: Running it).
+    // Scripts read this line to find the port (README: "Configuration").
     println!("listening on http://{}", app.local_addr()?);
     app.run_until_stopped(stop).await
 }

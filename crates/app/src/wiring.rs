@@ -6,7 +6,7 @@ use todos_auth::{Argon2Hasher, JwtCodec, JwtSecret};
 use todos_cache::{MemoryCache, RedisCache, RedisSettings};
 use todos_domain::{
     Accounts, Cache, DomainError, EmailVerification, LoginThrottle, Mailer, NewPassword,
-    RandomOtpGenerator, Todos, User, Username,
+    RandomOtpGenerator, SignUpLimit, Todos, User, Username,
 };
 use todos_http::{AppState, Readiness};
 use todos_mail::{DirMailer, LogMailer, SmtpMailer};
@@ -44,7 +44,8 @@ pub(crate) fn app_state(
             users.clone(),
             Arc::new(JwtCodec::new(&secret, settings.jwt_ttl)),
         )
-        .with_login_throttle(LoginThrottle::new(cache.clone())),
+        .with_login_throttle(LoginThrottle::new(cache.clone()))
+        .with_sign_up_limit(SignUpLimit::per_hour(cache.clone(), settings.signup_limit)),
         todos: Todos::new(Arc::new(SeaTodoRepository::new(db.clone()))),
         email_verification: EmailVerification::new(
             users,
@@ -53,6 +54,7 @@ pub(crate) fn app_state(
             Arc::new(RandomOtpGenerator),
         ),
         limits: settings.limits,
+        trusted_proxies: settings.trusted_proxies.clone(),
         readiness: Readiness {
             database: Arc::new(DatabaseProbe::new(db.clone())),
             cache: Arc::new(CacheProbe(cache)),
@@ -109,7 +111,9 @@ pub async fn create_user(
         std::time::Duration::from_secs(1),
     ));
     let users = Arc::new(SeaUserRepository::new(db.clone()));
-    let user = accounts(users, tokens).sign_up(username, password).await?;
+    let user = accounts(users, tokens)
+        .sign_up(username, password, None)
+        .await?;
     db.close().await?;
     Ok(user)
 }

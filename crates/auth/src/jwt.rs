@@ -47,12 +47,21 @@ impl std::fmt::Debug for JwtSecret {
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    /// Required: a token must say when it was issued.
     iat: u64,
     exp: u64,
+    /// Never issued by us; enforced when a token carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
 }
 
 /// HS256 tokens carrying `sub` (the username), `iat` and `exp`. Decoding
 /// pins the algorithm, so `alg: none` and every other algorithm are refused.
+/// Beyond the signature, a token is refused when it is expired, not yet
+/// valid (`nbf`), issued in the future (`iat`), or valid for longer than
+/// this codec's lifetime (`exp - iat`): a token re-signed with a leaked
+/// key cannot grant itself a longer life. The same leeway applies to
+/// every clock comparison.
 pub struct JwtCodec {
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -64,6 +73,7 @@ impl JwtCodec {
     pub fn new(secret: &JwtSecret, ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(&secret.0),
@@ -84,6 +94,7 @@ impl TokenCodec for JwtCodec {
             sub: username.to_owned(),
             iat: now,
             exp: now + self.ttl.as_secs(),
+            nbf: None,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map(AccessToken::new)
@@ -91,12 +102,25 @@ impl TokenCodec for JwtCodec {
     }
 
     fn subject(&self, token: &str) -> Result<String, DomainError> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims.sub)
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| {
                 tracing::debug!(reason = %e, "rejected bearer token");
                 DomainError::NotAuthorized
-            })
+            })?
+            .claims;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(DomainError::unexpected)?
+            .as_secs();
+        if claims.iat > now.saturating_add(LEEWAY_SECS) {
+            tracing::debug!("rejected bearer token: issued in the future");
+            return Err(DomainError::NotAuthorized);
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.ttl.as_secs() {
+            tracing::debug!("rejected bearer token: valid for longer than the configured lifetime");
+            return Err(DomainError::NotAuthorized);
+        }
+        Ok(claims.sub)
     }
 }
 
@@ -144,6 +168,24 @@ mod tests {
     }
 
     #[test]
+    fn accepts_claims_within_the_leeway_and_a_past_nbf() {
+        let key = secret(1);
+        let codec = JwtCodec::new(&key, Duration::from_secs(60));
+        let t = now();
+        for claims in [
+            serde_json::json!({"sub": "alice", "iat": t, "exp": t + 60, "nbf": t - 10}),
+            serde_json::json!({"sub": "alice", "iat": t + LEEWAY_SECS - 1, "exp": t + 30}),
+            serde_json::json!({"sub": "alice", "iat": t, "exp": t + 30, "nbf": t + LEEWAY_SECS - 1}),
+        ] {
+            assert_eq!(
+                codec.subject(&forge(&claims, &key)).unwrap(),
+                "alice",
+                "{claims}"
+            );
+        }
+    }
+
+    #[test]
     fn rejects_wrong_secret_garbage_none_expired_and_missing_claims() {
         let key = secret(1);
         let codec = JwtCodec::new(&key, Duration::from_secs(60));
@@ -177,6 +219,38 @@ mod tests {
             (
                 "no sub",
                 forge(&serde_json::json!({"iat": t, "exp": t + 600}), &key),
+            ),
+            (
+                "no iat",
+                forge(&serde_json::json!({"sub": "alice", "exp": t + 30}), &key),
+            ),
+            (
+                "nbf in the future",
+                forge(
+                    &serde_json::json!({"sub": "alice", "iat": t, "exp": t + 60, "nbf": t + 30}),
+                    &key,
+                ),
+            ),
+            (
+                "iat in the future",
+                forge(
+                    &serde_json::json!({"sub": "alice", "iat": t + 30, "exp": t + 60}),
+                    &key,
+                ),
+            ),
+            (
+                "exp further from iat than the lifetime",
+                forge(
+                    &serde_json::json!({"sub": "alice", "iat": t, "exp": t + 61}),
+                    &key,
+                ),
+            ),
+            (
+                "exp of u64::MAX",
+                forge(
+                    &serde_json::json!({"sub": "alice", "iat": t, "exp": u64::MAX}),
+                    &key,
+                ),
             ),
         ];
         for (case, token) in cases {

@@ -1,4 +1,11 @@
-use std::sync::{Arc, Mutex, mpsc};
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        mpsc,
+    },
+    time::Duration,
+};
 
 use argon2::{
     Algorithm, Argon2, Params, Version,
@@ -6,7 +13,7 @@ use argon2::{
 };
 use async_trait::async_trait;
 use todos_domain::{
-    DomainError, NewPassword, Password, PasswordCheck, PasswordHash, PasswordHasher,
+    DomainError, NewPassword, OncePerSecond, Password, PasswordCheck, PasswordHash, PasswordHasher,
 };
 
 /// argon2id (PHC strings) for every new hash; bcrypt `$2…$` hashes from the
@@ -19,6 +26,12 @@ use todos_domain::{
 /// each hash needs 19 MiB, which a long-lived thread reuses, where tokio's
 /// ever-changing blocking threads each kept their own copy (measured: 2.7
 /// GiB RSS after a log-in burst on the blocking pool; see BENCHMARKS.md).
+///
+/// The queue is bounded: when it is full, work is refused at once with
+/// [`DomainError::Overloaded`] (503 and `Retry-After`) instead of waiting
+/// behind everyone else, so an admitted request waits at most a few
+/// hundred milliseconds. New hashes (sign-ups) may fill only half of it,
+/// so a flood of sign-ups cannot keep users from logging in.
 #[derive(Clone, Debug)]
 pub struct Argon2Hasher {
     params: Params,
@@ -29,28 +42,58 @@ impl Default for Argon2Hasher {
     /// OWASP's argon2id recommendation: m=19456 KiB, t=2, p=1.
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        Self::new(Params::default(), (cpus / 2).max(1))
+        let threads = (cpus / 2).max(1);
+        Self::new(Params::default(), threads, threads * QUEUE_PER_THREAD)
     }
 }
 
+/// Jobs admitted per hashing thread, running ones included: at ~25 ms a
+/// hash (release build, OWASP parameters), the last one waits ~0.4 s.
+const QUEUE_PER_THREAD: usize = 16;
+
+/// What a refused caller is told to wait before trying again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Which share of the queue a job may use.
+#[derive(Debug, Clone, Copy)]
+enum Priority {
+    /// Checking a password (log-in): the whole queue.
+    Verify,
+    /// Making a new hash (sign-up, rehash): half of it.
+    Hash,
+}
+
 impl Argon2Hasher {
-    pub fn new(params: Params, threads: usize) -> Self {
+    /// `threads` dedicated hashing threads; at most `queue` jobs admitted
+    /// at once (waiting or running), the rest refused.
+    pub fn new(params: Params, threads: usize, queue: usize) -> Self {
         Self {
             params,
-            pool: HashingPool::new(threads),
+            pool: HashingPool::new(threads, queue),
         }
+    }
+
+    /// Jobs admitted and not yet finished (waiting or running).
+    pub fn queued(&self) -> usize {
+        self.pool.queued.load(Ordering::Relaxed)
+    }
+
+    /// Jobs refused because the queue was full, since start.
+    pub fn refused(&self) -> u64 {
+        self.pool.refused.load(Ordering::Relaxed)
     }
 
     /// Runs `work` on a hashing thread and waits for it without blocking.
     async fn run<T: Send + 'static>(
         &self,
+        priority: Priority,
         work: impl FnOnce(&Self) -> Result<T, DomainError> + Send + 'static,
     ) -> Result<T, DomainError> {
         let this = self.clone();
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.pool.submit(Box::new(move || {
+        self.pool.submit(priority, move || {
             let _ = reply.send(work(&this));
-        }))?;
+        })?;
         answer
             .await
             .map_err(|_| DomainError::unexpected("a hashing thread died"))?
@@ -105,14 +148,19 @@ impl Argon2Hasher {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Long-lived threads that take hashing jobs from one queue.
+/// Long-lived threads that take hashing jobs from one bounded queue.
 #[derive(Clone, Debug)]
 struct HashingPool {
     jobs: mpsc::Sender<Job>,
+    capacity: usize,
+    queued: Arc<AtomicUsize>,
+    refused: Arc<AtomicU64>,
 }
 
+static REFUSALS: OncePerSecond = OncePerSecond::new();
+
 impl HashingPool {
-    fn new(threads: usize) -> Self {
+    fn new(threads: usize, capacity: usize) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.max(1) {
@@ -134,13 +182,52 @@ impl HashingPool {
                 })
                 .expect("spawn a password hashing thread");
         }
-        Self { jobs }
+        Self {
+            jobs,
+            capacity: capacity.max(2),
+            queued: Arc::default(),
+            refused: Arc::default(),
+        }
     }
 
-    fn submit(&self, job: Job) -> Result<(), DomainError> {
-        self.jobs
-            .send(job)
-            .map_err(|_| DomainError::unexpected("the hashing threads are gone"))
+    /// Admits `job` if its share of the queue has room, else refuses at once.
+    fn submit(
+        &self,
+        priority: Priority,
+        job: impl FnOnce() + Send + 'static,
+    ) -> Result<(), DomainError> {
+        let limit = match priority {
+            Priority::Verify => self.capacity,
+            Priority::Hash => self.capacity / 2,
+        };
+        let admitted = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            });
+        if admitted.is_err() {
+            let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+            // Counted, not logged one by one: a flood must not flood the log.
+            if let Some(held_back) = REFUSALS.admit() {
+                tracing::warn!(
+                    refused,
+                    held_back,
+                    "password hashing queue full, refusing work"
+                );
+            }
+            return Err(DomainError::Overloaded {
+                retry_after: RETRY_AFTER,
+            });
+        }
+        let queued = Arc::clone(&self.queued);
+        let job: Job = Box::new(move || {
+            job();
+            queued.fetch_sub(1, Ordering::AcqRel);
+        });
+        self.jobs.send(job).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            DomainError::unexpected("the hashing threads are gone")
+        })
     }
 }
 
@@ -154,8 +241,10 @@ fn is_bcrypt(stored: &str) -> bool {
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &NewPassword) -> Result<PasswordHash, DomainError> {
         let password = password.as_password().clone();
-        self.run(move |this| this.hash_blocking(password.expose()))
-            .await
+        self.run(Priority::Hash, move |this| {
+            this.hash_blocking(password.expose())
+        })
+        .await
     }
 
     async fn verify(
@@ -164,8 +253,10 @@ impl PasswordHasher for Argon2Hasher {
         hash: &PasswordHash,
     ) -> Result<PasswordCheck, DomainError> {
         let (password, hash) = (password.clone(), hash.clone());
-        self.run(move |this| this.verify_blocking(password.expose(), hash.expose()))
-            .await
+        self.run(Priority::Verify, move |this| {
+            this.verify_blocking(password.expose(), hash.expose())
+        })
+        .await
     }
 }
 
@@ -233,7 +324,7 @@ mod tests {
 
     #[tokio::test]
     async fn weaker_argon2_parameters_ask_for_rehash() {
-        let weak = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1);
+        let weak = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1, 16);
         let hash = weak.hash(&new_password("correct horse")).await.unwrap();
 
         assert_eq!(
@@ -247,13 +338,15 @@ mod tests {
 
     #[tokio::test]
     async fn work_runs_on_the_hashing_threads_and_queues_beyond_them() {
-        let hasher = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1);
+        let hasher = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1, 16);
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..8 {
             let hasher = hasher.clone();
             tasks.spawn(async move {
                 hasher
-                    .run(|_| Ok(std::thread::current().name().map(str::to_owned)))
+                    .run(Priority::Verify, |_| {
+                        Ok(std::thread::current().name().map(str::to_owned))
+                    })
                     .await
                     .unwrap()
             });
@@ -266,6 +359,54 @@ mod tests {
                 .all(|name| name.as_deref() == Some("password-hash-0")),
             "{threads:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_new_hashes_get_half_of_it() {
+        let hasher = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1, 4);
+        let (open, gate) = mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let mut admitted = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let (job_hasher, gate) = (hasher.clone(), Arc::clone(&gate));
+            admitted.spawn(async move {
+                job_hasher
+                    .run(Priority::Verify, move |_| {
+                        let _ = gate.lock().unwrap().recv();
+                        Ok(())
+                    })
+                    .await
+            });
+            // Admission is in order: the hash below finds exactly this many.
+            while hasher.queued() < admitted.len() {
+                tokio::task::yield_now().await;
+            }
+            if admitted.len() == 2 {
+                let refused = hasher.hash(&new_password("correct horse")).await;
+                assert!(
+                    matches!(refused, Err(DomainError::Overloaded { retry_after }) if retry_after.as_secs() == 1),
+                    "a new hash may use only half the queue: {refused:?}"
+                );
+            }
+        }
+        // The gate holds every admitted job: an answer now means no waiting.
+        let refused = hasher
+            .verify(&password("anything"), &PasswordHash::new("plain".into()))
+            .await;
+        assert!(
+            matches!(refused, Err(DomainError::Overloaded { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(hasher.refused(), 2);
+
+        for _ in 0..4 {
+            open.send(()).unwrap();
+        }
+        for outcome in admitted.join_all().await {
+            outcome.unwrap();
+        }
+        assert_eq!(hasher.queued(), 0, "finished jobs leave the queue");
+        hasher.hash(&new_password("correct horse")).await.unwrap();
     }
 
     #[tokio::test]

@@ -140,6 +140,26 @@ impl Cache for MemoryCache {
         Ok(outcome)
     }
 
+    async fn release(&self, key: &str) -> Result<(), DomainError> {
+        self.inner
+            .entry_by_ref(key)
+            .and_compute_with(|current| {
+                let op = match current.map(|entry| entry.into_value()).and_then(live) {
+                    Some(Slot {
+                        value: Value::Counter(n),
+                        expires_at,
+                    }) if n > 0 => Op::Put(Slot {
+                        value: Value::Counter(n - 1),
+                        expires_at,
+                    }),
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), DomainError> {
         Ok(())
     }

@@ -24,6 +24,14 @@ end
 return {count, redis.call('PTTL', KEYS[1])}
 "#;
 
+/// Takes back one hit; DECR keeps the key's expiry, so the window stays.
+const RELEASE_SCRIPT: &str = r#"
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
+"#;
+
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
     /// `redis://host:port/db`
@@ -146,6 +154,14 @@ impl Cache for RedisCache {
             Ok(count) => Hit::Counted(count),
             Err(_) => Hit::Refused { retry_after },
         })
+    }
+
+    async fn release(&self, key: &str) -> Result<(), DomainError> {
+        self.pool
+            .eval::<i64, _, _, _>(RELEASE_SCRIPT, vec![self.key(key)], Vec::<i64>::new())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), DomainError> {

@@ -106,6 +106,68 @@ async fn concurrent_hits_never_exceed_the_limit(cache: Arc<dyn Cache>) {
     assert_eq!(sorted, vec![1, 2, 3, 4, 5], "{outcomes:?}");
 }
 
+async fn a_release_gives_back_one_hit_and_keeps_the_window(cache: Arc<dyn Cache>) {
+    let key = namespace("release");
+    let window = Duration::from_millis(800);
+    cache.release(&key).await.unwrap();
+    assert_eq!(
+        cache.hit(&key, 2, window).await.unwrap(),
+        Hit::Counted(1),
+        "releasing an absent counter leaves nothing behind"
+    );
+    assert_eq!(cache.hit(&key, 2, window).await.unwrap(), Hit::Counted(2));
+    cache.release(&key).await.unwrap();
+    assert_eq!(cache.hit(&key, 2, window).await.unwrap(), Hit::Counted(2));
+    assert!(matches!(
+        cache.hit(&key, 2, window).await.unwrap(),
+        Hit::Refused { .. }
+    ));
+    for _ in 0..3 {
+        cache.release(&key).await.unwrap();
+    }
+    assert_eq!(
+        cache.hit(&key, 2, window).await.unwrap(),
+        Hit::Counted(1),
+        "never below zero"
+    );
+    // The window still ends 800 ms after the first hit, not after the release.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(cache.hit(&key, 1, window).await.unwrap(), Hit::Counted(1));
+    assert!(matches!(
+        cache.hit(&key, 1, window).await.unwrap(),
+        Hit::Refused { .. }
+    ));
+}
+
+async fn concurrent_reservations_and_releases_stay_within_the_limit(cache: Arc<dyn Cache>) {
+    let key = namespace("reserve-release");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (cache, key) = (Arc::clone(&cache), key.clone());
+        tasks.spawn(async move {
+            let hit = cache.hit(&key, 3, Duration::from_secs(60)).await.unwrap();
+            if matches!(hit, Hit::Counted(_)) {
+                cache.release(&key).await.unwrap();
+            }
+            hit
+        });
+    }
+    let outcomes = tasks.join_all().await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| !matches!(o, Hit::Counted(n) if *n > 3)),
+        "{outcomes:?}"
+    );
+    // Every reservation was released: a full window is free again.
+    for n in 1..=3 {
+        assert_eq!(
+            cache.hit(&key, 3, Duration::from_secs(60)).await.unwrap(),
+            Hit::Counted(n)
+        );
+    }
+}
+
 async fn concurrent_takes_give_the_value_once(cache: Arc<dyn Cache>) {
     let key = namespace("racing-takes");
     cache
@@ -149,6 +211,8 @@ async fn contract(cache: Arc<dyn Cache>) {
     values_expire(Arc::clone(&cache)).await;
     hits_count_to_the_limit_then_refuse_until_the_window_ends(Arc::clone(&cache)).await;
     concurrent_hits_never_exceed_the_limit(Arc::clone(&cache)).await;
+    a_release_gives_back_one_hit_and_keeps_the_window(Arc::clone(&cache)).await;
+    concurrent_reservations_and_releases_stay_within_the_limit(Arc::clone(&cache)).await;
     concurrent_takes_give_the_value_once(Arc::clone(&cache)).await;
     keys_are_independent(cache).await;
 }

@@ -36,6 +36,11 @@ pub enum DomainError {
     #[error("Not Authorized")]
     NotAuthorized,
 
+    /// Too much work is queued (password hashing); refused at once rather
+    /// than kept waiting. The caller may try again after `retry_after`.
+    #[error("overloaded")]
+    Overloaded { retry_after: std::time::Duration },
+
     /// A dependency (`"database"`, `"cache"`, …) cannot be reached right now.
     #[error("{component} unavailable")]
     Unavailable {

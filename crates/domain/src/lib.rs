@@ -20,15 +20,19 @@
 //!
 //! [mockall]: https://docs.rs/mockall
 
+mod client;
 mod email;
 mod error;
+mod log_limit;
 pub mod ports;
 pub mod services;
 mod todo;
 mod user;
 
+pub use client::ClientAddress;
 pub use email::{Email, EmailAddress, Otp};
 pub use error::{BoxError, DomainError};
+pub use log_limit::OncePerSecond;
 pub use ports::{
     Cache, HealthProbe, Hit, Mailer, OtpGenerator, PasswordCheck, PasswordHasher, TodoRepository,
     TokenCodec, UserRepository,
@@ -36,7 +40,9 @@ pub use ports::{
 pub use services::{
     accounts::Accounts,
     email_verification::{EmailVerification, RandomOtpGenerator},
-    login_throttle::LoginThrottle,
+    limits::Reservation,
+    login_throttle::{LoginPolicy, LoginThrottle},
+    sign_up_limit::SignUpLimit,
     todos::Todos,
 };
 pub use todo::{NewTodo, SortOrder, Todo, TodoContents, TodoId};

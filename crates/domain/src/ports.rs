@@ -113,6 +113,10 @@ pub trait Cache: Send + Sync {
     /// hits. The counter's window of `window` starts at its first hit.
     async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<Hit>;
 
+    /// Takes back one hit counted on `key` (never below zero), keeping
+    /// the window's end: a reservation that turned out not to count.
+    async fn release(&self, key: &str) -> Result<()>;
+
     async fn ping(&self) -> Result<()>;
 }
 

@@ -5,7 +5,7 @@ use axum::{
 };
 use serde::Serialize;
 use serde_json::json;
-use todos_domain::DomainError;
+use todos_domain::{DomainError, OncePerSecond};
 
 /// Where a bad input sits, as FastAPI's `loc` says it.
 #[derive(Debug, Clone, Copy)]
@@ -117,15 +117,19 @@ impl IntoResponse for ApiError {
                 detail(StatusCode::CONFLICT, err.to_string())
             }
             DomainError::InvalidOtp => detail(StatusCode::BAD_REQUEST, err.to_string()),
-            DomainError::TooManyRequests { retry_after } => {
-                let mut response = detail(StatusCode::TOO_MANY_REQUESTS, err.to_string());
-                // Whole seconds, rounded up: retrying early would be refused again.
-                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-                response
-            }
+            DomainError::TooManyRequests { retry_after } => retry_later(
+                detail(StatusCode::TOO_MANY_REQUESTS, err.to_string()),
+                retry_after,
+            ),
+            // Counted where it happens; one log line per refusal would let
+            // a flood flood the log too.
+            DomainError::Overloaded { retry_after } => retry_later(
+                detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is overloaded, try again later",
+                ),
+                retry_after,
+            ),
             DomainError::NotAuthorized => {
                 let mut response = detail(StatusCode::UNAUTHORIZED, err.to_string());
                 response
@@ -137,7 +141,10 @@ impl IntoResponse for ApiError {
                 component,
                 ref source,
             } => {
-                tracing::warn!(component, error = %source, "dependency unavailable");
+                static OUTAGES: OncePerSecond = OncePerSecond::new();
+                if let Some(held_back) = OUTAGES.admit() {
+                    tracing::warn!(component, error = %source, held_back, "dependency unavailable");
+                }
                 detail(
                     StatusCode::SERVICE_UNAVAILABLE,
                     format!("The {component} is unavailable, try again later"),
@@ -149,6 +156,16 @@ impl IntoResponse for ApiError {
             }
         }
     }
+}
+
+/// Adds `Retry-After` in whole seconds, rounded up: retrying early would
+/// be refused again.
+fn retry_later(mut response: Response, retry_after: std::time::Duration) -> Response {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
 }
 
 /// Displays an error with all its causes, for the log.

@@ -12,9 +12,12 @@ use axum::{
     middleware::{self, Next},
     response::Response,
 };
-use tower::{ServiceBuilder, limit::ConcurrencyLimitLayer, load_shed::LoadShedLayer};
+use tower::{
+    ServiceBuilder, limit::ConcurrencyLimitLayer, load_shed::LoadShedLayer, util::MapRequestLayer,
+};
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    compression::{CompressionLayer, DefaultPredicate, Predicate, predicate::SizeAbove},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -25,7 +28,7 @@ use tracing::Level;
 
 use crate::error::detail;
 
-/// Bodies over 64 KiB are refused with 413 (SPEC: HTTP surface).
+/// Bodies over 64 KiB are refused with 413 (README: "HTTP surface").
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -66,6 +69,7 @@ pub fn apply(router: Router, limits: Limits) -> Router {
                 .layer(SetSensitiveRequestHeadersLayer::new([
                     header::AUTHORIZATION,
                 ]))
+                .layer(MapRequestLayer::new(drop_unsafe_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
@@ -86,6 +90,10 @@ pub fn apply(router: Router, limits: Limits) -> Router {
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CompressionLayer::new().compress_when(
+                    DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)),
+                ))
+                .layer(middleware::from_fn(security_headers))
                 .layer(HandleErrorLayer::new(|_: BoxError| async { overloaded() }))
                 .layer(LoadShedLayer::new())
                 .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests))
@@ -93,6 +101,54 @@ pub fn apply(router: Router, limits: Limits) -> Router {
                     detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
                 })),
         )
+}
+
+/// Smaller responses gain little from compression and cost CPU.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
+/// A client's `X-Request-Id` is kept only when it is 1–64 characters of
+/// `[A-Za-z0-9._-]`; anything else (huge, markup, raw bytes) would end up
+/// verbatim in logs and responses, so a fresh id replaces it.
+fn drop_unsafe_request_id(mut request: Request) -> Request {
+    let safe = |value: &HeaderValue| {
+        (1..=64).contains(&value.len())
+            && value
+                .as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let ids = request.headers().get_all(REQUEST_ID);
+    let keep = ids.iter().count() == 1 && ids.iter().all(safe);
+    if !keep {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
+}
+
+/// Swagger UI loads its scripts and styles from here (no inline script);
+/// its components set inline styles, and its icons are `data:` images.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+/// API answers are data, never a page: nothing may load or frame them.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Headers that stop browsers from sniffing, framing or running what the
+/// service sends.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let is_docs = request.uri().path().starts_with(crate::routes::DOCS_PATH);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if is_docs { DOCS_CSP } else { API_CSP }),
+    );
+    response
 }
 
 /// Load shedding refused the request: every slot was busy.

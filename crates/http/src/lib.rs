@@ -11,6 +11,7 @@ mod routes;
 mod state;
 
 pub use error::ApiError;
+pub use extract::TrustedProxies;
 pub use layers::{Limits, MAX_BODY_BYTES};
 pub use routes::{DOCS_PATH, OPENAPI_PATH, openapi, router};
 pub use state::{AppState, Readiness};

@@ -102,6 +102,16 @@ pub struct PayloadTooLarge(Detail);
 #[expect(dead_code, reason = "a response description, never built")]
 pub struct Unavailable(Detail);
 
+/// The database cannot be reached, or the password-hashing queue is full
+/// (then at once, with `Retry-After`).
+#[derive(ToResponse)]
+#[response(
+    headers(("Retry-After" = u64, description = "Seconds to wait, when the hashing queue was full")),
+    example = json!({ "detail": "The service is overloaded, try again later" })
+)]
+#[expect(dead_code, reason = "a response description, never built")]
+pub struct HashingUnavailable(Detail);
+
 #[cfg(test)]
 mod tests {
     use super::BEARER;

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::layers::Limits;
+use crate::{extract::TrustedProxies, layers::Limits};
 use todos_domain::{Accounts, EmailVerification, HealthProbe, Todos};
 
 /// What handlers reach: the use cases, and the probes readiness reports on.
@@ -11,6 +11,8 @@ pub struct AppState {
     pub email_verification: EmailVerification,
     pub readiness: Readiness,
     pub limits: Limits,
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Clone)]

@@ -1,5 +1,5 @@
-//! Verifying a user's email address with a one-time password (SPEC:
-//! "Behaviour that matters", OTP).
+//! Verifying a user's email address with a one-time password (README:
+//! "Verifying an email address").
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,6 +18,10 @@ pub const MAX_VERIFY_ATTEMPTS: u64 = 5;
 /// Codes a user may request per window, across addresses.
 pub const MAX_OTP_REQUESTS: u64 = 5;
 pub const OTP_REQUEST_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// Code emails one address may receive per window, whoever asks: one
+/// address cannot be mail-bombed through many accounts.
+pub const MAX_CODE_EMAILS_PER_ADDRESS: u64 = 5;
+pub const CODE_EMAIL_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// Six digits from the thread-local CSPRNG (ChaCha, seeded by the OS).
 pub struct RandomOtpGenerator;
@@ -54,6 +58,10 @@ impl EmailVerification {
 
     /// Issues a code for `email` and mails it. A new code replaces the
     /// previous one for that address; refused requests do not count.
+    /// When the address has had its share of code emails this hour, the
+    /// request succeeds as usual but nothing is stored or sent (a code
+    /// already sent stays valid): the answer does not tell a stranger
+    /// whether the address is being flooded.
     pub async fn request(&self, user: &User, email: EmailAddress) -> Result<(), DomainError> {
         let requests = format!("todos:otp:requests:{}", user.id.0);
         if let Hit::Refused { retry_after } = self
@@ -62,6 +70,19 @@ impl EmailVerification {
             .await?
         {
             return Err(DomainError::TooManyRequests { retry_after });
+        }
+        let destination = format!("todos:mail:codes:{}", email_key(&email));
+        if let Hit::Refused { .. } = self
+            .cache
+            .hit(&destination, MAX_CODE_EMAILS_PER_ADDRESS, CODE_EMAIL_WINDOW)
+            .await?
+        {
+            // Not the address: it is personal data, and the user id finds it.
+            tracing::info!(
+                user_id = user.id.0,
+                "code email not sent: the address had its hourly share"
+            );
+            return Ok(());
         }
         let keys = Keys::new(user.id, &email);
         let otp = self.codes.generate();
@@ -142,10 +163,16 @@ struct Keys {
 impl Keys {
     fn new(user: UserId, email: &EmailAddress) -> Self {
         Self {
-            code: format!("todos:otp:code:{}:{email}", user.0),
-            attempts: format!("todos:otp:attempts:{}:{email}", user.0),
+            code: format!("todos:otp:code:{}:{}", user.0, email_key(email)),
+            attempts: format!("todos:otp:attempts:{}:{}", user.0, email_key(email)),
         }
     }
+}
+
+/// Addresses are keyed in lower case: `Ann@x.co` and `ann@x.co` share
+/// their codes and limits.
+fn email_key(email: &EmailAddress) -> String {
+    email.as_str().to_lowercase()
 }
 
 /// The cache holds a digest, never the digits: a dump of Redis or its
@@ -153,7 +180,12 @@ impl Keys {
 /// hides codes from view; it does not make them hard to brute-force.)
 fn digest(user: UserId, email: &EmailAddress, otp: &Otp) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(format!("{}\n{email}\n{}", user.0, otp.expose()));
+    hasher.update(format!(
+        "{}\n{}\n{}",
+        user.0,
+        email_key(email),
+        otp.expose()
+    ));
     hasher
         .finalize()
         .iter()
@@ -228,6 +260,8 @@ mod tests {
         }
     }
 
+    const DESTINATION_KEY: &str = "todos:mail:codes:alice@example.com";
+
     #[tokio::test]
     async fn request_stores_a_digest_and_mails_the_code() {
         let mut ports = Ports::new();
@@ -236,6 +270,12 @@ mod tests {
             .expect_hit()
             .with(eq("todos:otp:requests:7"), eq(5), eq(OTP_REQUEST_WINDOW))
             .returning(|_, _, _| Ok(Hit::Counted(1)));
+        ports
+            .cache
+            .expect_hit()
+            .with(eq(DESTINATION_KEY), eq(5), eq(Duration::from_secs(3600)))
+            .times(1)
+            .returning(|_, _, _| Ok(Hit::Counted(5)));
         ports.codes.expect_generate().returning(|| otp("042917"));
         ports
             .cache
@@ -259,6 +299,36 @@ mod tests {
             .returning(|_| Ok(()));
 
         ports.service().request(&alice(), address()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_address_over_its_hourly_share_gets_nothing_and_keeps_its_code() {
+        let mut ports = Ports::new();
+        ports
+            .cache
+            .expect_hit()
+            .with(eq("todos:otp:requests:7"), eq(5), eq(OTP_REQUEST_WINDOW))
+            .returning(|_, _, _| Ok(Hit::Counted(2)));
+        ports
+            .cache
+            .expect_hit()
+            .with(
+                eq("todos:mail:codes:alice@example.com"),
+                eq(5),
+                eq(Duration::from_secs(3600)),
+            )
+            .returning(|_, _, _| {
+                Ok(Hit::Refused {
+                    retry_after: Duration::from_secs(100),
+                })
+            });
+        ports.codes.expect_generate().never();
+        ports.cache.expect_delete().never();
+        ports.cache.expect_put().never();
+        ports.mailer.expect_send().never();
+
+        let shouting = EmailAddress::parse("ALICE@Example.com").unwrap();
+        ports.service().request(&alice(), shouting).await.unwrap();
     }
 
     #[tokio::test]

@@ -1,103 +1,152 @@
-//! Slows down password guessing: after [`MAX_FAILURES`] failed log-ins for
-//! one username within [`WINDOW`], further attempts for it are refused
-//! (429 with `Retry-After`) until the window, which starts at the first
-//! failure, has passed. State lives in the cache port, so on Redis every
-//! instance sees the same count.
+//! Slows down password guessing. Every log-in attempt reserves a slot
+//! before its password is checked, in one atomic step of the cache, so
+//! however many attempts arrive at once, at most [`LoginPolicy::per_client`]
+//! passwords are checked per username and client address in a window, and
+//! at most [`LoginPolicy::per_username`] per username from all addresses
+//! together. Beyond that: 429 with `Retry-After` until the window, which
+//! starts at the first counted attempt, has passed.
 //!
-//! A successful log-in does not reset the count: otherwise an attacker
-//! could interleave guesses with the victim's own log-ins. The lockout
-//! therefore also holds against the account owner until the window ends.
+//! A success gives its own slot back, so the owner's log-ins never count
+//! against them; wrong passwords and unknown usernames keep theirs. Being
+//! keyed by address too, a stranger's wrong guesses do not lock the owner
+//! out from their own address (short of the per-username cap).
+//!
+//! State lives in the cache port, so on Redis every instance sees the same
+//! counts. When the cache is unreachable the throttle fails open: an
+//! outage must not lock every user out.
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{Cache, DomainError, Hit, LoginName};
+use super::limits::{self, Reservation};
+use crate::{Cache, ClientAddress, DomainError, LoginName};
 
-pub const MAX_FAILURES: u64 = 10;
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Limits on log-in attempts (also used for other password checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginPolicy {
+    /// Attempts per username and client address in a window.
+    pub per_client: u64,
+    /// Attempts per username from all addresses in a window.
+    pub per_username: u64,
+    pub window: Duration,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        Self {
+            per_client: 10,
+            per_username: 100,
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct LoginThrottle {
     cache: Arc<dyn Cache>,
+    policy: LoginPolicy,
 }
 
 impl LoginThrottle {
     pub fn new(cache: Arc<dyn Cache>) -> Self {
-        Self { cache }
+        Self::with_policy(cache, LoginPolicy::default())
     }
 
-    fn key(username: &LoginName) -> String {
-        format!("todos:login-failures:{}", username.as_str())
+    pub fn with_policy(cache: Arc<dyn Cache>, policy: LoginPolicy) -> Self {
+        Self { cache, policy }
     }
 
-    /// Refuses when the username is locked out. Fails open when the cache
-    /// is unreachable: an outage must not lock every user out (SPEC: only
-    /// the OTP routes depend on the cache).
-    pub async fn check(&self, username: &LoginName) -> Result<(), DomainError> {
-        let key = Self::key(username);
-        let failures = match self.cache.get(&key).await {
-            Ok(value) => value.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0),
-            Err(err) => {
-                tracing::warn!(error = %err, "log-in throttle unavailable, letting the attempt through");
-                return Ok(());
-            }
-        };
-        if failures < MAX_FAILURES {
-            return Ok(());
-        }
-        // At the limit, a hit counts nothing and tells how long is left.
-        match self.cache.hit(&key, MAX_FAILURES, WINDOW).await {
-            Ok(Hit::Refused { retry_after }) => Err(DomainError::TooManyRequests { retry_after }),
-            Ok(Hit::Counted(_)) | Err(_) => Ok(()),
-        }
+    /// Reserves one attempt for `username` from `client`, or refuses with
+    /// [`DomainError::TooManyRequests`] when either limit is reached.
+    pub async fn reserve(
+        &self,
+        username: &LoginName,
+        client: ClientAddress,
+    ) -> Result<Reservation, DomainError> {
+        // The address comes first: it holds no space, so the key is unambiguous.
+        let per_client = format!("todos:login:client:{client} {}", username.as_str());
+        let per_username = format!("todos:login:user:{}", username.as_str());
+        limits::reserve(
+            &self.cache,
+            [
+                (per_client, self.policy.per_client),
+                (per_username, self.policy.per_username),
+            ],
+            self.policy.window,
+        )
+        .await
     }
 
-    pub async fn record_failure(&self, username: &LoginName) {
-        if let Err(err) = self
-            .cache
-            .hit(&Self::key(username), MAX_FAILURES, WINDOW)
-            .await
-        {
-            tracing::warn!(error = %err, "could not count a failed log-in");
-        }
+    /// Gives the attempt's slots back: it succeeded, or never got to
+    /// check a password.
+    pub async fn release(&self, attempt: Reservation) {
+        limits::release(&self.cache, attempt).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use mockall::predicate::eq;
+    use mockall::{Sequence, predicate::eq};
 
     use super::*;
-    use crate::MockCache;
+    use crate::{Hit, MockCache};
 
     fn name() -> LoginName {
         LoginName::parse("alice").unwrap()
     }
 
+    fn client() -> ClientAddress {
+        ClientAddress::new("192.0.2.1".parse().unwrap())
+    }
+
+    const PER_CLIENT: &str = "todos:login:client:192.0.2.1 alice";
+    const PER_USER: &str = "todos:login:user:alice";
+    const WINDOW: Duration = Duration::from_secs(900);
+
     #[tokio::test]
-    async fn below_the_limit_passes_without_counting() {
+    async fn an_attempt_reserves_a_slot_per_client_and_per_username_and_releases_both() {
         let mut cache = MockCache::new();
+        let mut order = Sequence::new();
         cache
-            .expect_get()
-            .with(eq("todos:login-failures:alice"))
-            .returning(|_| Ok(Some("9".into())));
-        cache.expect_hit().never();
-        LoginThrottle::new(Arc::new(cache))
-            .check(&name())
-            .await
-            .unwrap();
+            .expect_hit()
+            .with(eq(PER_CLIENT), eq(10), eq(WINDOW))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Ok(Hit::Counted(1)));
+        cache
+            .expect_hit()
+            .with(eq(PER_USER), eq(100), eq(WINDOW))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Ok(Hit::Counted(1)));
+        cache
+            .expect_release()
+            .with(eq(PER_CLIENT))
+            .times(1)
+            .returning(|_| Ok(()));
+        cache
+            .expect_release()
+            .with(eq(PER_USER))
+            .times(1)
+            .returning(|_| Ok(()));
+        let throttle = LoginThrottle::new(Arc::new(cache));
+        let attempt = throttle.reserve(&name(), client()).await.unwrap();
+        throttle.release(attempt).await;
     }
 
     #[tokio::test]
-    async fn at_the_limit_is_429_with_the_time_left() {
+    async fn a_refusal_per_client_is_429_with_the_time_left_and_reserves_nothing() {
         let mut cache = MockCache::new();
-        cache.expect_get().returning(|_| Ok(Some("10".into())));
-        cache.expect_hit().returning(|_, _, _| {
-            Ok(Hit::Refused {
-                retry_after: Duration::from_secs(600),
-            })
-        });
+        cache
+            .expect_hit()
+            .with(eq(PER_CLIENT), eq(10), eq(WINDOW))
+            .returning(|_, _, _| {
+                Ok(Hit::Refused {
+                    retry_after: Duration::from_secs(600),
+                })
+            });
+        cache.expect_release().never();
         let err = LoginThrottle::new(Arc::new(cache))
-            .check(&name())
+            .reserve(&name(), client())
             .await
             .unwrap_err();
         assert!(
@@ -106,16 +155,68 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refusal_per_username_gives_the_client_slot_back() {
+        let mut cache = MockCache::new();
+        cache
+            .expect_hit()
+            .with(eq(PER_CLIENT), eq(10), eq(WINDOW))
+            .returning(|_, _, _| Ok(Hit::Counted(3)));
+        cache
+            .expect_hit()
+            .with(eq(PER_USER), eq(100), eq(WINDOW))
+            .returning(|_, _, _| {
+                Ok(Hit::Refused {
+                    retry_after: Duration::from_secs(7),
+                })
+            });
+        cache
+            .expect_release()
+            .with(eq(PER_CLIENT))
+            .times(1)
+            .returning(|_| Ok(()));
+        let err = LoginThrottle::new(Arc::new(cache))
+            .reserve(&name(), client())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DomainError::TooManyRequests { retry_after } if retry_after.as_secs() == 7)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_policy_sets_the_limits_and_the_window() {
+        let mut cache = MockCache::new();
+        cache
+            .expect_hit()
+            .with(eq(PER_CLIENT), eq(3), eq(Duration::from_secs(60)))
+            .times(1)
+            .returning(|_, _, _| Ok(Hit::Counted(1)));
+        cache
+            .expect_hit()
+            .with(eq(PER_USER), eq(30), eq(Duration::from_secs(60)))
+            .times(1)
+            .returning(|_, _, _| Ok(Hit::Counted(1)));
+        let policy = LoginPolicy {
+            per_client: 3,
+            per_username: 30,
+            window: Duration::from_secs(60),
+        };
+        let attempt = LoginThrottle::with_policy(Arc::new(cache), policy)
+            .reserve(&name(), client())
+            .await
+            .unwrap();
+        drop(attempt);
+    }
+
+    #[tokio::test]
     async fn a_cache_outage_fails_open() {
         let mut cache = MockCache::new();
         cache
-            .expect_get()
-            .returning(|_| Err(DomainError::unavailable("cache", "down")));
-        cache
             .expect_hit()
             .returning(|_, _, _| Err(DomainError::unavailable("cache", "down")));
+        cache.expect_release().never();
         let throttle = LoginThrottle::new(Arc::new(cache));
-        throttle.check(&name()).await.unwrap();
-        throttle.record_failure(&name()).await;
+        let attempt = throttle.reserve(&name(), client()).await.unwrap();
+        throttle.release(attempt).await;
     }
 }

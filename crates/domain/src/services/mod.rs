@@ -2,5 +2,7 @@
 
 pub mod accounts;
 pub mod email_verification;
+pub mod limits;
 pub mod login_throttle;
+pub mod sign_up_limit;
 pub mod todos;

@@ -1,11 +1,13 @@
 //! Extractors that reject with [`ApiError`](crate::ApiError), so even a
 //! parse failure answers in the service's `{"detail": …}` shape.
 
+mod client_address;
 mod current_user;
 mod json;
 mod list_order;
 mod todo_id;
 
+pub use client_address::{ClientAddr, TrustedProxies};
 pub use current_user::CurrentUser;
 pub use json::ApiJson;
 pub use list_order::ListOrder;

@@ -13,7 +13,7 @@ use crate::{AppState, layers, openapi::ApiDoc};
 pub const OPENAPI_PATH: &str = "/openapi.json";
 pub const DOCS_PATH: &str = "/docs";
 
-/// The whole HTTP surface of SPEC.md, with its layers, plus the OpenAPI
+/// The whole HTTP surface (README: "HTTP surface"), with its layers, plus the OpenAPI
 /// document and Swagger UI (assets compiled in, nothing fetched at run time).
 pub fn router(state: AppState) -> Router {
     let limits = state.limits;

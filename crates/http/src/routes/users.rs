@@ -7,8 +7,10 @@ use crate::{
     AppState,
     dto::{LogInIn, OtpRequestIn, OtpVerifyIn, SignUpIn, SignUpOut, TokenOut, UserOut},
     error::ApiError,
-    extract::{ApiJson, CurrentUser},
-    openapi::{Detail, NotAuthorized, PayloadTooLarge, Unavailable, ValidationFailed},
+    extract::{ApiJson, ClientAddr, CurrentUser},
+    openapi::{
+        Detail, HashingUnavailable, NotAuthorized, PayloadTooLarge, Unavailable, ValidationFailed,
+    },
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -29,20 +31,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
     request_body = SignUpIn,
     responses(
         (status = 201, description = "Account created", body = SignUpOut),
-        (status = 409, description = "The username is taken", body = Detail,
+        (status = 409, description = "The username is taken, or looks like a taken one \
+            (same Unicode confusable skeleton, unless both are ASCII)", body = Detail,
             example = json!({ "detail": "Username Already Taken" })),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
-        (status = 503, response = Unavailable),
+        (status = 429, description = "Too many sign-ups from this client address this hour", body = Detail,
+            headers(("Retry-After" = u64, description = "Seconds until a sign-up is accepted again")),
+            example = json!({ "detail": "Too Many Requests" })),
+        (status = 503, response = HashingUnavailable),
     ),
 )]
 async fn sign_up(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<SignUpIn>,
 ) -> Result<(StatusCode, Json<SignUpOut>), ApiError> {
     let username = Username::parse(body.username)?;
     let password = NewPassword::parse(body.password)?;
-    let user = state.accounts.sign_up(username, password).await?;
+    let user = state
+        .accounts
+        .sign_up(username, password, Some(client))
+        .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -67,19 +77,21 @@ async fn sign_up(
             example = json!({ "detail": "User Not Found" })),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
-        (status = 429, description = "10 failed log-ins for this username in 15 minutes", body = Detail,
+        (status = 429, description = "10 failed log-ins for this username from this client \
+            address, or 100 from all addresses, in 15 minutes", body = Detail,
             headers(("Retry-After" = u64, description = "Seconds until log-in is accepted again")),
             example = json!({ "detail": "Too Many Requests" })),
-        (status = 503, response = Unavailable),
+        (status = 503, response = HashingUnavailable),
     ),
 )]
 async fn log_in(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<LogInIn>,
 ) -> Result<Json<TokenOut>, ApiError> {
     let username = LoginName::parse(body.username)?;
     let password = Password::parse(body.password)?;
-    let token = state.accounts.log_in(&username, password).await?;
+    let token = state.accounts.log_in(&username, password, client).await?;
     Ok(Json(token.into()))
 }
 
@@ -112,7 +124,10 @@ async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {
     summary = "Email a one-time password to an address",
     description = "Six digits, valid 3 minutes, sent by email (never in the response). A new \
                    request for the same address replaces the previous code. At most 5 requests \
-                   per user per hour; refused requests do not count.",
+                   per user per hour; refused requests do not count. An address receives at \
+                   most 5 code emails per hour, whoever asks: beyond that the request is \
+                   answered as usual but nothing is sent (a code already sent stays valid). \
+                   Only plain `local@domain` addresses: no quoted local part, no IP literal.",
     security(("bearer" = [])),
     request_body = OtpRequestIn,
     responses(
