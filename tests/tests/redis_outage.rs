@@ -23,6 +23,8 @@ fn free_port() -> u16 {
 fn app_on_redis(port: u16) -> impl FnOnce(&mut todos_app::Settings) {
     move |settings| {
         settings.redis = Some(RedisSettings::new(format!("redis://127.0.0.1:{port}/0")));
+        // The production default: the sign-up limit must fail open too.
+        settings.signup_limit = todos_app::config::DEFAULT_SIGNUP_LIMIT;
     }
 }
 
@@ -76,8 +78,17 @@ fn start_redis(port: u16, dir: &Path) -> Option<Redis> {
 }
 
 async fn assert_todos_still_work(app: &TestApp, token: &str) {
-    // Log-in throttling lives in the cache but fails open.
+    // Log-in throttling and the sign-up limit live in the cache but fail open.
     assert_eq!(app.log_in("ann", "password123").await.status(), 200);
+    assert_eq!(app.log_in("ann", "wrong-password").await.status(), 401);
+    let newcomer = format!(
+        "newcomer-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    assert_eq!(app.sign_up(&newcomer, "password123").await.status(), 201);
     let id = app.new_todo(token, "works without the cache").await;
     assert_eq!(app.get_todo(token, &id.to_string()).await.status(), 200);
     assert_eq!(app.list_todos(token, "").await.status(), 200);
