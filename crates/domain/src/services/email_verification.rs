@@ -4,11 +4,10 @@
 use std::{sync::Arc, time::Duration};
 
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use crate::{
     Cache, DomainError, Email, EmailAddress, Hit, Mailer, Otp, OtpGenerator, User, UserId,
-    UserRepository,
+    UserRepository, sha256_hex,
 };
 
 /// How long a code is valid.
@@ -140,7 +139,10 @@ struct Keys {
 }
 
 impl Keys {
+    /// Keyed by the lower-cased address: `Ann@x.co` and `ann@x.co` are one.
     fn new(user: UserId, email: &EmailAddress) -> Self {
+        let email = email.key();
+        let email = email.as_str();
         Self {
             code: format!("todos:otp:code:{}:{email}", user.0),
             attempts: format!("todos:otp:attempts:{}:{email}", user.0),
@@ -152,13 +154,7 @@ impl Keys {
 /// MONITOR output does not show live codes. (Six digits are few, so this
 /// hides codes from view; it does not make them hard to brute-force.)
 fn digest(user: UserId, email: &EmailAddress, otp: &Otp) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(format!("{}\n{email}\n{}", user.0, otp.expose()));
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    sha256_hex(format!("{}\n{}\n{}", user.0, email.key().as_str(), otp.expose()).as_bytes())
 }
 
 #[cfg(test)]
