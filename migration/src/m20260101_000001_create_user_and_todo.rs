@@ -8,6 +8,8 @@ use sea_orm_migration::{
     sea_orm::{ConnectionTrait, DbBackend},
 };
 
+use crate::steps::create_index_if_missing;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -143,19 +145,6 @@ async fn adopt_legacy_todos(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         .to_owned();
     db.execute(&adopt).await?;
     Ok(())
-}
-
-/// `CREATE INDEX IF NOT EXISTS` is not portable (MySQL lacks it).
-async fn create_index_if_missing(
-    manager: &SchemaManager<'_>,
-    table: &str,
-    name: &str,
-    mut index: IndexCreateStatement,
-) -> Result<(), DbErr> {
-    if manager.has_index(table, name).await? {
-        return Ok(());
-    }
-    manager.create_index(index.name(name).to_owned()).await
 }
 
 #[derive(DeriveIden)]

@@ -2,56 +2,38 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::steps::{add_column_if_missing, create_index_if_missing};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement (SQLite alters one thing at a time), and
-        // only when missing: `ADD COLUMN IF NOT EXISTS` is not portable.
-        let columns = [
-            (
-                User::Email,
-                ColumnDef::new(User::Email)
-                    .string_len(256)
-                    .null()
-                    .to_owned(),
-            ),
-            (
-                User::EmailVerified,
-                ColumnDef::new(User::EmailVerified)
-                    .boolean()
-                    .not_null()
-                    .default(false)
-                    .to_owned(),
-            ),
-        ];
-        for (name, column) in columns {
-            if !manager.has_column("user", &name.to_string()).await? {
-                manager
-                    .alter_table(
-                        Table::alter()
-                            .table(User::Table)
-                            .add_column(column)
-                            .to_owned(),
-                    )
-                    .await?;
-            }
+        for column in [
+            ColumnDef::new(User::Email)
+                .string_len(256)
+                .null()
+                .to_owned(),
+            ColumnDef::new(User::EmailVerified)
+                .boolean()
+                .not_null()
+                .default(false)
+                .to_owned(),
+        ] {
+            add_column_if_missing(manager, User::Table, column).await?;
         }
-        if manager.has_index("user", "ux_user_email").await? {
-            return Ok(());
-        }
-        manager
-            .create_index(
-                Index::create()
-                    .name("ux_user_email")
-                    .table(User::Table)
-                    .col(User::Email)
-                    .unique()
-                    .to_owned(),
-            )
-            .await
+        create_index_if_missing(
+            manager,
+            "user",
+            "ux_user_email",
+            Index::create()
+                .table(User::Table)
+                .col(User::Email)
+                .unique()
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

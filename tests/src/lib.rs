@@ -50,29 +50,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_test_logging();
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = fresh_database(&dir).await;
-    let mail_dir = dir.path().join("mail");
-    let mut settings = Settings {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseSettings::new(database_url.clone()),
-        jwt_secret: Some(JwtSecret::new(JWT_SECRET).unwrap()),
-        jwt_ttl: Duration::from_secs(3600),
-        redis: std::env::var("REDIS_URL").ok().map(|url| RedisSettings {
-            // Each app gets its own keys on the shared server.
-            key_prefix: format!("test:{}:", unique_suffix()),
-            ..RedisSettings::new(url)
-        }),
-        limits: Default::default(),
-        trusted_proxies: Default::default(),
-        // Tests play many users from one loopback address; the limit has its own tests.
-        signup_limit: 0,
-        mail: MailSettings {
-            from: "todos tests <tests@todos.localhost>".into(),
-            dir: Some(mail_dir.clone()),
-            smtp_url: None,
-        },
-    };
+    let mut settings = test_settings(&dir, fresh_database(&dir).await);
     configure(&mut settings);
+    let database_url = settings.database.url.clone();
+    let mail_dir = dir.path().join("mail");
     let redis = settings.redis.clone();
     let app = Application::build(settings)
         .await
@@ -91,6 +72,40 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         stop,
         server,
         _dir: dir,
+    }
+}
+
+/// Like [`spawn_app`], on the database at `database_url`.
+pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    let database_url = database_url.to_owned();
+    spawn_app_with(move |settings| {
+        settings.database = DatabaseSettings::new(database_url);
+    })
+    .await
+}
+
+/// What [`spawn_app`] runs with: `database_url`, mail into `dir`/mail,
+/// the real Redis named by `REDIS_URL` when set.
+pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
+    Settings {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database: DatabaseSettings::new(database_url),
+        jwt_secret: Some(JwtSecret::new(JWT_SECRET).unwrap()),
+        jwt_ttl: Duration::from_secs(3600),
+        redis: std::env::var("REDIS_URL").ok().map(|url| RedisSettings {
+            // Each app gets its own keys on the shared server.
+            key_prefix: format!("test:{}:", unique_suffix()),
+            ..RedisSettings::new(url)
+        }),
+        limits: Default::default(),
+        trusted_proxies: Default::default(),
+        // Tests play many users from one loopback address; the limit has its own tests.
+        signup_limit: 0,
+        mail: MailSettings {
+            from: "todos tests <tests@todos.localhost>".into(),
+            dir: Some(dir.path().join("mail")),
+            smtp_url: None,
+        },
     }
 }
 
@@ -118,6 +133,58 @@ pub async fn fresh_database(dir: &TempDir) -> String {
     let mut url = url::Url::parse(&server).expect("DATABASE_URL is a URL");
     url.set_path(&format!("/{name}"));
     url.to_string()
+}
+
+/// A fresh database (see [`fresh_database`]) at the schema an older
+/// release left: the migrations before `migration` (a name such as
+/// `m20261201_000005_add_user_email_key`) applied, none after.
+pub async fn database_before(dir: &TempDir, migration: &str) -> String {
+    use todos_migration::{Migrator, MigratorTrait};
+    let url = fresh_database(dir).await;
+    let steps = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == migration)
+        .unwrap_or_else(|| panic!("no migration {migration}"));
+    let db = todos_persistence::connect(&DatabaseSettings::new(url.clone()))
+        .await
+        .unwrap();
+    Migrator::up(&db, Some(steps as u32)).await.unwrap();
+    db.close().await.unwrap();
+    url
+}
+
+/// Password of every [`insert_user_row`] account (a legacy bcrypt hash).
+pub const LEGACY_PASSWORD: &str = "password";
+
+/// Writes a user row straight into the database, as an older release
+/// would have (only the columns every schema since the email migration
+/// has); with `email`, it is verified. Returns the row's id.
+pub async fn insert_user_row(url: &str, username: &str, email: Option<&str>) -> i64 {
+    use sea_orm::{
+        ConnectionTrait,
+        sea_query::{Alias, Expr, ExprTrait, Query},
+    };
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    let insert = Query::insert()
+        .into_table(Alias::new("user"))
+        .columns(["username", "password", "email", "email_verified"].map(Alias::new))
+        .values_panic([
+            username.into(),
+            "$2b$12$LwwqWrPU42p5j7ex/UC9eeR.pKop3fEkcEqmRIjJC4ivw/XSp244C".into(),
+            email.map(str::to_owned).into(),
+            email.is_some().into(),
+        ])
+        .to_owned();
+    db.execute(&insert).await.unwrap();
+    let id = Query::select()
+        .column(Alias::new("id"))
+        .from(Alias::new("user"))
+        .and_where(Expr::col(Alias::new("username")).eq(username))
+        .to_owned();
+    let row = db.query_one(&id).await.unwrap().expect("the inserted row");
+    let id = row.try_get_by_index::<i64>(0).unwrap();
+    db.close().await.unwrap();
+    id
 }
 
 fn unique_suffix() -> String {
@@ -357,6 +424,13 @@ impl TestApp {
         let new: Vec<&String> = after.iter().filter(|mail| !before.contains(mail)).collect();
         assert_eq!(new.len(), 1, "one new code email to {email}: {new:#?}");
         otp_in(new[0])
+    }
+
+    /// Asks for a code for `email`, reads it from the mail and sends it
+    /// back: the verify response.
+    pub async fn verify_email(&self, token: &str, email: &str) -> Response {
+        let code = self.otp_for(token, email).await;
+        self.verify_otp(token, email, &code).await
     }
 
     /// Removes a user straight from the database, as an operator would.

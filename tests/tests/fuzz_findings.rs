@@ -2,7 +2,9 @@
 //! found: the document must describe exactly what the service accepts.
 
 use serde_json::{Value, json};
+use todos_domain::Username;
 use todos_tests::{spawn_app, status_and_json};
+use unicode_normalization::is_nfc;
 
 /// The schema of an operation's JSON request body, references resolved.
 fn request_schema<'a>(document: &'a Value, path: &str, method: &str) -> &'a Value {
@@ -51,6 +53,10 @@ async fn sign_up_username_pattern_matches_what_the_service_accepts() {
         "a\u{7f}",
         "a\u{85}b",
         "a\u{9f}",
+        "al\u{200b}ice",
+        "\u{202e}ecila",
+        "a\u{ad}b",
+        "x\u{fffb}",
     ];
     for (i, name) in names.iter().enumerate() {
         let documented_valid = pattern.is_match(name);
@@ -66,6 +72,50 @@ async fn sign_up_username_pattern_matches_what_the_service_accepts() {
             assert_eq!(status, 422);
             assert_eq!(body["detail"][0]["loc"], json!(["body", "username"]));
         }
+    }
+}
+
+/// Each code point between two letters: the documented pattern and
+/// `Username::parse` agree, but where the description says a regex cannot
+/// follow: names not in NFC, and the format characters beyond U+FFFF it
+/// lists (portable patterns name only the BMP).
+#[tokio::test]
+async fn sign_up_username_pattern_agrees_with_the_rules_on_every_code_point() {
+    let app = spawn_app().await;
+    let document = app.openapi_document().await;
+    let username = &request_schema(&document, "/users/sign-up", "post")["properties"]["username"];
+    let pattern = regex::Regex::new(username["pattern"].as_str().unwrap()).unwrap();
+    let description = username["description"].as_str().expect("a description");
+    assert!(description.contains("NFC"), "{description}");
+
+    let mut undocumented: Vec<(u32, u32)> = Vec::new();
+    for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+        let name = format!("x{c}x");
+        let documented = pattern.is_match(&name);
+        if documented == Username::parse(name.as_str()).is_ok() || (documented && !is_nfc(&name)) {
+            continue;
+        }
+        let code = c as u32;
+        assert!(
+            documented && code > 0xFFFF,
+            "U+{code:04X}: the pattern says {documented}, the service the opposite"
+        );
+        match undocumented.last_mut() {
+            Some((_, end)) if *end + 1 == code => *end = code,
+            _ => undocumented.push((code, code)),
+        }
+    }
+    assert!(!undocumented.is_empty());
+    for (start, end) in undocumented {
+        let named = if start == end {
+            format!("U+{start:04X}")
+        } else {
+            format!("U+{start:04X}–U+{end:04X}")
+        };
+        assert!(
+            description.contains(&named),
+            "{named} is not in: {description}"
+        );
     }
 }
 

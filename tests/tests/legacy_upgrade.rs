@@ -6,8 +6,12 @@
 use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait};
 use serde_json::{Value, json};
 use todos_app::config::RedisSettings;
+use todos_domain::UsernameSkeleton;
 use todos_persistence::{DatabaseSettings, entity::user};
-use todos_tests::{fresh_database, spawn_app_with, status_and_json};
+use todos_tests::{
+    LEGACY_PASSWORD, database_before, fresh_database, insert_user_row, spawn_app_on,
+    spawn_app_with, status_and_json,
+};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/legacy");
 
@@ -95,6 +99,11 @@ async fn upgrade_and_log_in(with_user_id: bool) {
         admin.password_hash.starts_with("$argon2id$"),
         "hash upgraded on log-in"
     );
+    assert_eq!(
+        admin.username_skeleton.as_deref(),
+        Some(UsernameSkeleton::of("admin").as_str())
+    );
+    assert_eq!(admin.email_key, None, "no address, no key");
     db.close().await.unwrap();
 
     // The upgraded account keeps working, and the schema takes new rows.
@@ -117,4 +126,45 @@ async fn legacy_schema_without_todo_user_id() {
 #[tokio::test]
 async fn legacy_schema_with_nullable_todo_user_id() {
     upgrade_and_log_in(true).await;
+}
+
+/// A database of the release before usernames got skeletons and emails
+/// keys (on every backend): the upgrade fills both for existing accounts,
+/// and sign-up and verification then rely on them.
+#[tokio::test]
+async fn previous_release_gets_skeletons_and_email_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_before(&dir, "m20261201_000003_user_no_pad_collation").await;
+    // U+0430 CYRILLIC SMALL LETTER A: `аlice` looks like `alice`.
+    let id = insert_user_row(&url, "\u{430}lice", Some("Alice@Example.COM")).await;
+
+    todos_app::migrate(&DatabaseSettings::new(url.clone()))
+        .await
+        .expect("todos migrate");
+
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let row = user::Entity::find_by_id(id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.username_skeleton.as_deref(),
+        Some(UsernameSkeleton::of("alice").as_str())
+    );
+    assert_eq!(row.email.as_deref(), Some("Alice@Example.COM"), "as given");
+    assert_eq!(row.email_key.as_deref(), Some("alice@example.com"));
+    db.close().await.unwrap();
+
+    let app = spawn_app_on(&url).await;
+    assert_eq!(
+        app.log_in("\u{430}lice", LEGACY_PASSWORD).await.status(),
+        200
+    );
+    assert_eq!(app.sign_up("alice", "password123").await.status(), 409);
+    let bob = app.token_for("bob").await;
+    assert_eq!(
+        status_and_json(app.verify_email(&bob, "alice@example.com").await).await,
+        (409, json!({ "detail": "Email Already In Use" }))
+    );
 }

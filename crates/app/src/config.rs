@@ -37,6 +37,10 @@ pub enum Command {
         #[arg(long)]
         password: String,
     },
+    /// List verified email addresses that several accounts share when
+    /// letter case is ignored (they stop the service's upgrade), and exit.
+    /// Runs no migration.
+    EmailDuplicates(DatabaseArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -268,5 +272,15 @@ mod tests {
             Cli::try_parse_from(["todos", "create-user", "--username", "u", "--password", "p"])
                 .unwrap();
         assert!(matches!(cli.command, Some(Command::CreateUser { .. })));
+    }
+
+    #[test]
+    fn email_duplicates_takes_a_database_url() {
+        let cli = Cli::try_parse_from(["todos", "email-duplicates", "--database-url", "sqlite:x"])
+            .unwrap();
+        let Some(Command::EmailDuplicates(args)) = cli.command else {
+            panic!("expected email-duplicates");
+        };
+        assert_eq!(args.database_url, "sqlite:x");
     }
 }

@@ -4,11 +4,13 @@
 
 mod background;
 pub mod config;
+mod email_duplicates;
 mod probes;
 mod startup;
 pub mod telemetry;
 mod wiring;
 
 pub use config::{Cli, Command, ConfigError, Settings};
+pub use email_duplicates::{EmailClash, email_duplicates, email_duplicates_report};
 pub use startup::{Application, migrate};
 pub use wiring::create_user;

@@ -28,6 +28,12 @@ async fn main() -> anyhow::Result<()> {
             println!("created user {} with id {}", user.username, user.id.0);
             Ok(())
         }
+        Some(Command::EmailDuplicates(args)) => {
+            let clashes =
+                todos_app::email_duplicates(&DatabaseSettings::new(args.database_url)).await?;
+            print!("{}", todos_app::email_duplicates_report(&clashes));
+            Ok(())
+        }
     }
 }
 

@@ -283,3 +283,74 @@ async fn production_refuses_to_start_without_a_secret_or_a_shared_cache() {
     let server = serve(ready).await;
     assert_eq!(server.terminate().await.code(), Some(0));
 }
+
+/// An upgrade onto verified addresses that clash in letter case: `serve`
+/// refuses, naming the count and the subcommand; `email-duplicates` lists
+/// them without migrating; with one cleared, `serve` starts.
+#[tokio::test]
+async fn clashing_email_addresses_refuse_to_start_and_are_listed() {
+    use todos_migration::{ConnectionTrait, Migrator, MigratorTrait};
+    use todos_persistence::DatabaseSettings;
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = DatabaseSettings::new(format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("todos.db").display()
+    ));
+    let db = todos_persistence::connect(&settings).await.unwrap();
+    let before_email_key = Migrator::migrations()
+        .iter()
+        .position(|m| m.name().ends_with("_add_user_email_key"))
+        .unwrap();
+    Migrator::up(&db, Some(before_email_key as u32))
+        .await
+        .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO \"user\" (id, username, password, email, email_verified) VALUES \
+         (1, 'first', 'x', 'a@x.co', TRUE), (2, 'second', 'x', 'A@X.CO', TRUE)",
+    )
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+
+    let mut refused = todos(dir.path());
+    refused
+        .env("JWT_SECRET", SECRET)
+        .args(["serve", "--addr", "127.0.0.1:0"]);
+    let output = refused.output().await.unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("1 address(es) verified by 2 accounts")
+            && stderr.contains("todos email-duplicates"),
+        "{stderr}"
+    );
+
+    let output = todos(dir.path())
+        .arg("email-duplicates")
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("a@x.co\n  user 1  a@x.co\n  user 2  A@X.CO\n"),
+        "{stdout}"
+    );
+
+    let db = todos_persistence::connect(&settings).await.unwrap();
+    db.execute_unprepared("UPDATE \"user\" SET email = NULL, email_verified = FALSE WHERE id = 2")
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let output = todos(dir.path())
+        .arg("email-duplicates")
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("no verified email address"));
+    let mut command = todos(dir.path());
+    command.env("JWT_SECRET", SECRET);
+    let server = serve(command).await;
+    assert_eq!(server.terminate().await.code(), Some(0));
+}

@@ -4,8 +4,10 @@ use crate::DomainError;
 
 const MAX_EMAIL_CHARS: usize = 256;
 
-/// A plausible email address of at most 256 characters, kept as given
-/// (local parts are case-sensitive; every database compares it exactly).
+/// A plain email address, `local@domain`, of at most 256 characters: no
+/// display name, quoted local part (`"a b"@x.co`), IP literal
+/// (`a@[127.0.0.1]`) or comment, and a domain with a dot. Kept as given
+/// for storing and mailing; compared and keyed by [`EmailAddress::key`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
@@ -14,15 +16,21 @@ impl EmailAddress {
         let invalid = || {
             DomainError::invalid(
                 "email",
-                "must be a valid email address of at most 256 characters",
+                "must be a plain address (local@domain: no quotes, IP literal or comment) \
+                 of at most 256 characters",
             )
         };
         if raw.chars().count() > MAX_EMAIL_CHARS {
             return Err(invalid());
         }
-        let parsed: email_address::EmailAddress = raw.parse().map_err(|_| invalid())?;
-        // Display names (`Ann <a@b.c>`) parse too; only a bare address is plausible input.
-        if parsed.email() != raw || !parsed.domain().contains('.') {
+        // The crate parses no comments at all; it allows the rest unless told.
+        let options = email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal()
+            .with_required_tld();
+        let parsed =
+            email_address::EmailAddress::parse_with_options(raw, options).map_err(|_| invalid())?;
+        if parsed.local_part().starts_with('"') {
             return Err(invalid());
         }
         Ok(Self(raw.to_owned()))
@@ -31,11 +39,35 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address as uniqueness and per-address limits see it.
+    pub fn key(&self) -> EmailKey {
+        EmailKey::of(&self.0)
+    }
 }
 
 impl fmt::Display for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// An email address in lower case (Unicode `to_lowercase`): addresses that
+/// differ only in letter case are one address for uniqueness and limits.
+/// Mailbox providers treat them as one in practice, whatever RFC 5321 lets
+/// a local part do. No `Display`: it is a key, never an address to mail.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailKey(String);
+
+impl EmailKey {
+    /// Of any stored address, valid under today's rules or not: the
+    /// migration keys existing rows with this same function.
+    pub fn of(address: &str) -> Self {
+        Self(address.to_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -100,11 +132,31 @@ mod tests {
             "a b@example.com",
             "Ann <a@example.com>",
             "a@example.com ",
+            "\"a b\"@example.com",
+            "\"ab\"@example.com",
+            "a@[127.0.0.1]",
+            "a@[IPv6:::1]",
+            "a(comment)@example.com",
+            "a@example.com(comment)",
+            "(comment)a@example.com",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(EmailAddress::parse(&long).is_err());
+    }
+
+    #[test]
+    fn keys_ignore_letter_case_and_addresses_keep_it() {
+        let mixed = EmailAddress::parse("Ann.Lee@Example.COM").unwrap();
+        assert_eq!(mixed.as_str(), "Ann.Lee@Example.COM");
+        assert_eq!(mixed.key().as_str(), "ann.lee@example.com");
+        assert_eq!(
+            mixed.key(),
+            EmailAddress::parse("ann.lee@example.com").unwrap().key()
+        );
+        assert_eq!(EmailKey::of("\u{c9}mile@X.CO").as_str(), "\u{e9}mile@x.co");
+        assert!(EmailAddress::parse("first.last+tag@sub.example.co").is_ok());
     }
 
     #[test]

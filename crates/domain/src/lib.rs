@@ -30,7 +30,7 @@ mod todo;
 mod user;
 
 pub use client::ClientAddress;
-pub use email::{Email, EmailAddress, Otp};
+pub use email::{Email, EmailAddress, EmailKey, Otp};
 pub use error::{BoxError, DomainError};
 pub use log_limit::OncePerSecond;
 pub use ports::{
@@ -48,8 +48,17 @@ pub use services::{
 pub use todo::{NewTodo, SortOrder, Todo, TodoContents, TodoId};
 pub use user::{
     AccessToken, Credentials, LoginName, NewPassword, Password, PasswordHash, User, UserId,
-    Username,
+    Username, UsernameSkeleton,
 };
+
+/// Lower-case hex of the SHA-256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
 
 #[cfg(any(test, feature = "mock"))]
 pub use ports::{

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::{
     AccessToken, Credentials, DomainError, Email, EmailAddress, NewPassword, NewTodo, Otp,
-    Password, PasswordHash, SortOrder, Todo, TodoId, User, UserId, Username,
+    Password, PasswordHash, SortOrder, Todo, TodoId, User, UserId, Username, UsernameSkeleton,
 };
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -20,14 +20,20 @@ pub trait UserRepository: Send + Sync {
 
     async fn find_credentials(&self, username: &str) -> Result<Option<Credentials>>;
 
-    /// Fails with [`DomainError::UsernameTaken`] when the name exists; the
-    /// store's unique index decides, so concurrent sign-ups cannot both win.
+    /// Every user whose name has this [`UsernameSkeleton`] (the same name
+    /// included).
+    async fn find_by_skeleton(&self, skeleton: &UsernameSkeleton) -> Result<Vec<User>>;
+
+    /// Stores the user with its name's skeleton. Fails with
+    /// [`DomainError::UsernameTaken`] when the exact name exists; the store's
+    /// unique index decides, so concurrent sign-ups cannot both win.
     async fn create(&self, username: &Username, password_hash: &PasswordHash) -> Result<User>;
 
     async fn update_password_hash(&self, id: UserId, password_hash: &PasswordHash) -> Result<()>;
 
     /// Stores `email` as the user's verified address. Fails with
-    /// [`DomainError::EmailTaken`] when another user has verified it, and
+    /// [`DomainError::EmailTaken`] when another user has verified it in any
+    /// letter case (the store keeps [`EmailAddress::key`] unique), and
     /// [`DomainError::UserNotFound`] when the user is gone.
     async fn set_verified_email(&self, id: UserId, email: &EmailAddress) -> Result<User>;
 }

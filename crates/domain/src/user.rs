@@ -1,6 +1,9 @@
 use std::fmt;
 
-use crate::DomainError;
+use unicode_normalization::is_nfc;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+use crate::{DomainError, sha256_hex};
 
 const MAX_USERNAME_CHARS: usize = 256;
 const MIN_PASSWORD_CHARS: usize = 8;
@@ -11,7 +14,10 @@ const MAX_PASSWORD_CHARS: usize = 1024;
 pub struct UserId(pub i64);
 
 /// A username as a new account may take it: 1–256 characters, no leading or
-/// trailing whitespace, no control characters. Stored exactly as given.
+/// trailing whitespace, no control or format characters (Unicode `Cc`,
+/// `Cf`: zero-width spaces and joiners, bidi controls, …), in Unicode
+/// normalization form C. Stored exactly as given, compared by code points,
+/// so a name has one spelling and nothing in it is invisible.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
@@ -37,7 +43,66 @@ impl Username {
                 "must not contain control characters",
             ));
         }
+        if raw
+            .chars()
+            .any(|c| c.general_category() == GeneralCategory::Format)
+        {
+            return Err(DomainError::invalid(
+                "username",
+                "must not contain format characters (Unicode Cf: zero-width and bidi controls, …)",
+            ));
+        }
+        if !is_nfc(&raw) {
+            return Err(DomainError::invalid(
+                "username",
+                "must be in Unicode normalization form C (NFC)",
+            ));
+        }
         Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn skeleton(&self) -> UsernameSkeleton {
+        UsernameSkeleton::of(&self.0)
+    }
+
+    /// Whether a new account of this name would be mistaken for the account
+    /// `existing`: the same name, or the same confusable skeleton unless
+    /// both names are ASCII (`аlice` with a Cyrillic а is `alice`; `rn` and
+    /// `m` are both ASCII and stay two names, as they always were).
+    pub fn is_confusable_with(&self, existing: &str) -> bool {
+        self.0 == existing
+            || (!(self.0.is_ascii() && existing.is_ascii())
+                && self.skeleton() == UsernameSkeleton::of(existing))
+    }
+}
+
+/// What a username looks like: the SHA-256 (hex) of its confusable
+/// skeleton as Unicode TR39 defines it (NFD, default-ignorables dropped,
+/// each character mapped to its prototype, NFD again), so `аlice` with a
+/// Cyrillic а and `alice` share one.
+///
+/// The skeleton comes from `unicode-security` (unicode-rs, the crate behind
+/// rustc's confusable-identifier lint), which implements TR39's definition
+/// as written and tracks the Unicode version of `unicode-normalization`.
+/// `decancer` was not chosen: its "cure" also folds case and strips
+/// characters, a moderation heuristic rather than TR39.
+///
+/// A digest, not the skeleton: one character may map to up to 18, and a
+/// fixed 64 ASCII characters index on every database and compare alike
+/// under any collation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsernameSkeleton(String);
+
+impl UsernameSkeleton {
+    /// Of any stored name, valid under today's rules or not: the migration
+    /// fills it for existing accounts with this same function.
+    pub fn of(name: &str) -> Self {
+        let skeleton: String = unicode_security::skeleton(name).collect();
+        Self(sha256_hex(skeleton.as_bytes()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -203,8 +268,71 @@ mod tests {
         assert!(Username::parse("b\u{0}ob").is_err());
         assert!(Username::parse("b\nob").is_err());
         assert!(LoginName::parse(" legacy name ").is_ok());
+        assert!(
+            LoginName::parse("alice\u{200b}").is_ok(),
+            "log-in stays loose"
+        );
         assert!(LoginName::parse("a\0").is_err());
         assert!(LoginName::parse("").is_err());
+    }
+
+    #[test]
+    fn usernames_are_nfc_without_format_characters() {
+        assert!(Username::parse("jos\u{e9}").is_ok(), "NFC é");
+        assert!(Username::parse("jose\u{301}").is_err(), "NFD é");
+        assert!(
+            Username::parse("\u{212b}ngstr\u{f6}m").is_err(),
+            "Angstrom sign"
+        );
+        assert!(Username::parse("\u{ff41}lice").is_ok(), "fullwidth is NFC");
+        for bad in [
+            "al\u{200b}ice",
+            "\u{200b}",
+            "a\u{200d}b",
+            "\u{202e}ecila",
+            "a\u{2066}b",
+            "a\u{feff}",
+            "a\u{ad}b",
+            "tag\u{e0041}",
+        ] {
+            let err = Username::parse(bad).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    DomainError::Invalid {
+                        field: "username",
+                        ..
+                    }
+                ),
+                "{bad:?}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn confusable_names_are_one_name_unless_both_are_ascii() {
+        let cyrillic = Username::parse("\u{430}lice").unwrap();
+        let latin = Username::parse("alice").unwrap();
+        assert!(cyrillic.is_confusable_with("alice"));
+        assert!(latin.is_confusable_with("\u{430}lice"));
+        assert!(latin.is_confusable_with("alice"), "the same name");
+        assert!(!latin.is_confusable_with("Alice"), "case differs");
+        assert!(
+            Username::parse("\u{ff41}\u{ff4c}\u{ff49}\u{ff43}\u{ff45}")
+                .unwrap()
+                .is_confusable_with("alice")
+        );
+        assert!(
+            !Username::parse("rn").unwrap().is_confusable_with("m"),
+            "ASCII both"
+        );
+        assert!(!latin.is_confusable_with("bob"));
+        assert_eq!(latin.skeleton(), UsernameSkeleton::of("\u{430}lice"));
+        assert_eq!(
+            Username::parse("rn").unwrap().skeleton(),
+            UsernameSkeleton::of("m")
+        );
+        assert_eq!(latin.skeleton().as_str().len(), 64);
     }
 
     #[test]

@@ -8,15 +8,24 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({ "username": "alice", "password": "correct-horse" }))]
 pub struct SignUpIn {
-    /// 1–256 characters, no leading or trailing whitespace, no control characters.
-    // The pattern says what `Username::parse` allows, in ECMA-262 (and
-    // Python) syntax: no control character (Unicode `Cc`: U+0000–U+001F,
-    // U+007F–U+009F) anywhere, and no whitespace (the rest of Unicode
-    // `White_Space`, which `str::trim` strips) first or last.
+    /// 1–256 characters in Unicode NFC; no leading or trailing whitespace;
+    /// no control or format characters (Unicode Cc, Cf: zero-width spaces
+    /// and joiners, bidi controls, …). The pattern says all of this except
+    /// what a portable regex cannot: NFC, and the format characters beyond
+    /// U+FFFF (U+110BD, U+110CD, U+13430–U+1343F, U+1BCA0–U+1BCA3,
+    /// U+1D173–U+1D17A, U+E0001, U+E0020–U+E007F), refused all the same
+    /// (422). A name that looks like a taken one (the same Unicode TR39
+    /// confusable skeleton, unless both names are ASCII) is taken too (409).
+    // The pattern is what `Username::parse` allows, in syntax that
+    // ECMA-262 (without the `u` flag, as Swagger UI compiles it), Python
+    // and Rust read alike: `\uXXXX` names only the BMP. No control (`Cc`:
+    // U+0000–U+001F, U+007F–U+009F) or format character (`Cf`, Unicode 18,
+    // as the `unicode-properties` crate has it) anywhere, and no whitespace
+    // (the rest of `White_Space`, which `str::trim` strips) first or last.
     #[schema(
         min_length = 1,
         max_length = 256,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$"
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB](?:[^\u0000-\u001F\u007F-\u009F\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]*[^\u0000-\u001F\u007F-\u009F\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB])?$"
     )]
     pub username: String,
     /// 8–1024 characters.
@@ -139,6 +148,8 @@ pub struct TodoListOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({ "email": "alice@example.com" }))]
 pub struct OtpRequestIn {
+    /// A plain `local@domain` address: no display name, quoted local part,
+    /// IP literal or comment. Letter case is kept but not significant.
     #[schema(max_length = 256, format = Email)]
     pub email: String,
 }
@@ -146,6 +157,7 @@ pub struct OtpRequestIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({ "email": "alice@example.com", "otp": "123456" }))]
 pub struct OtpVerifyIn {
+    /// The address the code was sent to, in any letter case.
     #[schema(max_length = 256, format = Email)]
     pub email: String,
     /// The six digits from the email.

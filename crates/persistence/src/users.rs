@@ -5,6 +5,7 @@ use sea_orm::{
 };
 use todos_domain::{
     Credentials, DomainError, EmailAddress, PasswordHash, User, UserId, UserRepository, Username,
+    UsernameSkeleton,
 };
 
 use crate::entity::user;
@@ -50,6 +51,18 @@ impl UserRepository for SeaUserRepository {
         }))
     }
 
+    async fn find_by_skeleton(
+        &self,
+        skeleton: &UsernameSkeleton,
+    ) -> Result<Vec<User>, DomainError> {
+        let models = user::Entity::find()
+            .filter(user::Column::UsernameSkeleton.eq(skeleton.as_str()))
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(models.iter().map(to_user).collect())
+    }
+
     async fn create(
         &self,
         username: &Username,
@@ -57,6 +70,7 @@ impl UserRepository for SeaUserRepository {
     ) -> Result<User, DomainError> {
         let inserted = user::ActiveModel {
             username: Set(username.as_str().to_owned()),
+            username_skeleton: Set(Some(username.skeleton().as_str().to_owned())),
             password_hash: Set(password_hash.expose().to_owned()),
             ..Default::default()
         }
@@ -96,6 +110,7 @@ impl UserRepository for SeaUserRepository {
     ) -> Result<User, DomainError> {
         user::Entity::update_many()
             .col_expr(user::Column::Email, Expr::value(email.as_str()))
+            .col_expr(user::Column::EmailKey, Expr::value(email.key().as_str()))
             .col_expr(user::Column::EmailVerified, Expr::value(true))
             .filter(user::Column::Id.eq(id.0))
             .exec(&self.db)

@@ -67,13 +67,15 @@ impl Accounts {
         username: Username,
         password: NewPassword,
     ) -> Result<User, DomainError> {
-        // Cheap early answer for the common case; the unique index still
-        // decides races between concurrent sign-ups.
-        if self
-            .users
-            .find_by_username(username.as_str())
-            .await?
-            .is_some()
+        // The same name or a look-alike (same skeleton, not both ASCII) is
+        // taken; answered before the costly hash. The unique index still
+        // decides races between concurrent sign-ups of one exact name, but
+        // two simultaneous sign-ups of look-alike names are not serialised:
+        // both may succeed (see the README, "Usernames and email addresses").
+        let look_alikes = self.users.find_by_skeleton(&username.skeleton()).await?;
+        if look_alikes
+            .iter()
+            .any(|user| username.is_confusable_with(&user.username))
         {
             return Err(DomainError::UsernameTaken);
         }
@@ -198,9 +200,9 @@ mod tests {
     async fn sign_up_hashes_the_plain_password_once_and_saves_the_user() {
         let mut users = MockUserRepository::new();
         users
-            .expect_find_by_username()
-            .with(eq("alice"))
-            .returning(|_| Ok(None));
+            .expect_find_by_skeleton()
+            .with(eq(Username::parse("alice").unwrap().skeleton()))
+            .returning(|_| Ok(vec![]));
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()
@@ -225,12 +227,49 @@ mod tests {
         assert_eq!(user, alice());
     }
 
+    /// Signs up `name` where the repository holds `existing` (all of one
+    /// skeleton); `Ok(true)` when it was created.
+    async fn sign_up_beside(
+        name: &str,
+        existing: &'static [&'static str],
+    ) -> Result<bool, DomainError> {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_skeleton().returning(|_| {
+            Ok(existing
+                .iter()
+                .enumerate()
+                .map(|(i, name)| User {
+                    id: UserId(i as i64 + 1),
+                    username: (*name).into(),
+                    ..alice()
+                })
+                .collect())
+        });
+        users.expect_create().returning(|_, _| Ok(alice()));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("$argon2id$hashed".into())));
+        match accounts(users, hasher, MockTokenCodec::new())
+            .sign_up(
+                Username::parse(name).unwrap(),
+                NewPassword::parse("correct horse".into()).unwrap(),
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(DomainError::UsernameTaken) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     #[tokio::test]
     async fn sign_up_of_a_taken_name_is_a_conflict_without_hashing() {
         let mut users = MockUserRepository::new();
         users
-            .expect_find_by_username()
-            .returning(|_| Ok(Some(alice())));
+            .expect_find_by_skeleton()
+            .returning(|_| Ok(vec![alice()]));
         users.expect_create().never();
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_hash().never();
@@ -245,6 +284,25 @@ mod tests {
             .unwrap_err();
 
         assert!(matches!(err, DomainError::UsernameTaken), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn sign_up_of_a_look_alike_is_a_conflict_unless_both_are_ascii() {
+        // Cyrillic а (U+0430) beside Latin a, in either order.
+        assert!(!sign_up_beside("\u{430}lice", &["alice"]).await.unwrap());
+        assert!(!sign_up_beside("alice", &["\u{430}lice"]).await.unwrap());
+        assert!(
+            !sign_up_beside("alice", &["bob", "\u{430}lice"])
+                .await
+                .unwrap()
+        );
+        // Both ASCII: `rn` and `m` share a skeleton and stay two names.
+        assert!(sign_up_beside("rn", &["m"]).await.unwrap());
+        assert!(sign_up_beside("m", &["rn", "rn"]).await.unwrap());
+        // A skeleton digest shared by a name that is not confusable (a
+        // collision, however unlikely) does not refuse.
+        assert!(sign_up_beside("alice", &["Alice"]).await.unwrap());
+        assert!(sign_up_beside("alice", &[]).await.unwrap());
     }
 
     #[tokio::test]
@@ -565,7 +623,7 @@ mod tests {
     #[tokio::test]
     async fn a_sign_up_over_the_limit_is_refused_before_any_work() {
         let mut users = MockUserRepository::new();
-        users.expect_find_by_username().never();
+        users.expect_find_by_skeleton().never();
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_hash().never();
         let mut cache = crate::MockCache::new();
@@ -586,7 +644,9 @@ mod tests {
     #[tokio::test]
     async fn a_sign_up_refused_by_an_overloaded_hasher_does_not_count() {
         let mut users = MockUserRepository::new();
-        users.expect_find_by_username().returning(|_| Ok(None));
+        users
+            .expect_find_by_skeleton()
+            .returning(|_| Ok(Vec::new()));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_hash().returning(|_| {
             Err(DomainError::Overloaded {
@@ -616,7 +676,9 @@ mod tests {
     #[tokio::test]
     async fn a_successful_sign_up_counts() {
         let mut users = MockUserRepository::new();
-        users.expect_find_by_username().returning(|_| Ok(None));
+        users
+            .expect_find_by_skeleton()
+            .returning(|_| Ok(Vec::new()));
         users.expect_create().returning(|_, _| Ok(alice()));
         let mut hasher = MockPasswordHasher::new();
         hasher

@@ -4,11 +4,10 @@
 use std::{sync::Arc, time::Duration};
 
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use crate::{
     Cache, DomainError, Email, EmailAddress, Hit, Mailer, Otp, OtpGenerator, User, UserId,
-    UserRepository,
+    UserRepository, sha256_hex,
 };
 
 /// How long a code is valid.
@@ -71,7 +70,7 @@ impl EmailVerification {
         {
             return Err(DomainError::TooManyRequests { retry_after });
         }
-        let destination = format!("todos:mail:codes:{}", email_key(&email));
+        let destination = format!("todos:mail:codes:{}", email.key().as_str());
         if let Hit::Refused { .. } = self
             .cache
             .hit(&destination, MAX_CODE_EMAILS_PER_ADDRESS, CODE_EMAIL_WINDOW)
@@ -161,36 +160,22 @@ struct Keys {
 }
 
 impl Keys {
+    /// Keyed by the lower-cased address: `Ann@x.co` and `ann@x.co` are one.
     fn new(user: UserId, email: &EmailAddress) -> Self {
+        let email = email.key();
+        let email = email.as_str();
         Self {
-            code: format!("todos:otp:code:{}:{}", user.0, email_key(email)),
-            attempts: format!("todos:otp:attempts:{}:{}", user.0, email_key(email)),
+            code: format!("todos:otp:code:{}:{email}", user.0),
+            attempts: format!("todos:otp:attempts:{}:{email}", user.0),
         }
     }
-}
-
-/// Addresses are keyed in lower case: `Ann@x.co` and `ann@x.co` share
-/// their codes and limits.
-fn email_key(email: &EmailAddress) -> String {
-    email.as_str().to_lowercase()
 }
 
 /// The cache holds a digest, never the digits: a dump of Redis or its
 /// MONITOR output does not show live codes. (Six digits are few, so this
 /// hides codes from view; it does not make them hard to brute-force.)
 fn digest(user: UserId, email: &EmailAddress, otp: &Otp) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(format!(
-        "{}\n{}\n{}",
-        user.0,
-        email_key(email),
-        otp.expose()
-    ));
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    sha256_hex(format!("{}\n{}\n{}", user.0, email.key().as_str(), otp.expose()).as_bytes())
 }
 
 #[cfg(test)]

@@ -11,8 +11,16 @@ pub struct Model {
     /// its databases upgrade in place.
     #[sea_orm(column_name = "password")]
     pub password_hash: String,
+    /// [`todos_domain::UsernameSkeleton`]: indexed, not unique (ASCII
+    /// look-alikes such as `rn` and `m` may share one). NULL only on rows
+    /// written by an older version during an upgrade.
+    pub username_skeleton: Option<String>,
     #[sea_orm(unique)]
     pub email: Option<String>,
+    /// [`todos_domain::EmailKey`] of `email`: unique, so verified addresses
+    /// are unique whatever their letter case.
+    #[sea_orm(unique)]
+    pub email_key: Option<String>,
     pub email_verified: bool,
 }
 
