@@ -4,6 +4,7 @@
 //! Set `TEST_LOG=1` to see the application's logs.
 
 pub mod mariadb;
+pub mod raw_http;
 pub mod smtp_sink;
 
 use std::{
@@ -63,6 +64,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             ..RedisSettings::new(url)
         }),
         limits: Default::default(),
+        connections: Default::default(),
         mail: MailSettings {
             from: "todos tests <tests@todos.localhost>".into(),
             dir: Some(mail_dir.clone()),

@@ -83,6 +83,15 @@ pub struct ServeArgs {
     /// kept in the process (the in-memory cache) would be split.
     #[arg(long, env = "TODOS_INSTANCES", default_value_t = 1)]
     pub instances: u32,
+
+    /// Connections open at once; further clients wait in the listen backlog.
+    #[arg(
+        long,
+        env = "TODOS_MAX_CONNECTIONS",
+        default_value_t = DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+    )]
+    pub max_connections: u32,
 }
 
 /// Longest token lifetime accepted: beyond it `iat + ttl` could overflow.
@@ -108,6 +117,37 @@ pub struct Settings {
     pub redis: Option<RedisSettings>,
     pub mail: MailSettings,
     pub limits: Limits,
+    pub connections: ConnectionLimits,
+}
+
+const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
+
+/// What one client connection may cost: how long it may take to send a
+/// request head or sit idle, how large a head may be, and how many
+/// connections are open at once. Only the cap is configurable from outside;
+/// tests shorten the timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// A request head must be complete this long after its first byte (or,
+    /// for a new connection, after it was accepted).
+    pub head_timeout: Duration,
+    /// A connection on which nothing is read or written for this long is
+    /// closed: an idle keep-alive, or a client that stopped reading.
+    pub idle_timeout: Duration,
+    /// Larger request heads are answered 431. At least 8 KiB (hyper's floor).
+    pub max_head_bytes: usize,
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            head_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_head_bytes: 16 * 1024,
+            max_connections: DEFAULT_MAX_CONNECTIONS as usize,
+        }
+    }
 }
 
 /// Where email goes. With neither a directory nor SMTP, it is only logged;
@@ -164,6 +204,10 @@ impl Settings {
             jwt_ttl: Duration::from_secs(args.jwt_ttl_secs),
             redis: args.redis_url.clone().map(RedisSettings::new),
             limits: Limits::default(),
+            connections: ConnectionLimits {
+                max_connections: args.max_connections as usize,
+                ..ConnectionLimits::default()
+            },
             mail: MailSettings {
                 from: args.mail_from.clone(),
                 dir: args.mail_dir.clone(),

@@ -5,10 +5,12 @@
 mod background;
 pub mod config;
 mod probes;
+mod serve;
 mod startup;
 pub mod telemetry;
 mod wiring;
 
-pub use config::{Cli, Command, ConfigError, Settings};
+pub use config::{Cli, Command, ConfigError, ConnectionLimits, Settings};
+pub use serve::raise_open_file_limit;
 pub use startup::{Application, migrate};
 pub use wiring::create_user;
