@@ -396,6 +396,7 @@ impl AsyncWrite for Metered {
 /// Raises the soft open-file limit to the hard one where the system allows:
 /// every connection is a descriptor, and soft limits (often 1,024) sit
 /// below the connection cap.
+#[cfg(unix)]
 pub fn raise_open_file_limit(max_connections: usize) {
     use rlimit::Resource;
     let before = match Resource::NOFILE.get() {
@@ -411,7 +412,7 @@ pub fn raise_open_file_limit(max_connections: usize) {
             now
         }
         Ok(now) => {
-            tracing::info!(limit = now, "open-file limit already at its hard limit");
+            tracing::info!(limit = now, "open-file limit already as high as allowed");
             now
         }
         Err(err) => {
@@ -429,6 +430,10 @@ pub fn raise_open_file_limit(max_connections: usize) {
         );
     }
 }
+
+/// Off Unix there is no RLIMIT_NOFILE to raise.
+#[cfg(not(unix))]
+pub fn raise_open_file_limit(_max_connections: usize) {}
 
 #[cfg(test)]
 mod tests {
