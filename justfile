@@ -26,6 +26,11 @@ test-all:
 fuzz:
     scripts/fuzz.sh
 
+# Idle, slow, oversized and excess connections against the release binary
+# (about 1.5 minutes after the build).
+abuse:
+    scripts/abuse.sh
+
 # App + MariaDB + Redis in Docker (needs JWT_SECRET; untested here: no Docker engine).
 up:
     docker compose up --build

@@ -4,6 +4,7 @@
 //! Set `TEST_LOG=1` to see the application's logs.
 
 pub mod mariadb;
+pub mod raw_http;
 pub mod smtp_sink;
 
 use std::{
@@ -98,6 +99,7 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
             ..RedisSettings::new(url)
         }),
         limits: Default::default(),
+        connections: Default::default(),
         trusted_proxies: Default::default(),
         // Tests play many users from one loopback address; the limit has its own tests.
         signup_limit: 0,

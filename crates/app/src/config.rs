@@ -96,6 +96,15 @@ pub struct ServeArgs {
     /// Sign-ups per client address per hour; 0 turns the limit off.
     #[arg(long, env = "TODOS_SIGNUP_LIMIT", default_value_t = DEFAULT_SIGNUP_LIMIT)]
     pub signup_limit: u64,
+
+    /// Connections open at once; further clients wait in the listen backlog.
+    #[arg(
+        long,
+        env = "TODOS_MAX_CONNECTIONS",
+        default_value_t = DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+    )]
+    pub max_connections: u32,
 }
 
 /// Sign-ups per client address per hour unless `TODOS_SIGNUP_LIMIT` says otherwise.
@@ -128,6 +137,38 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Sign-ups per client address per hour; 0: unlimited.
     pub signup_limit: u64,
+    /// Timeouts, head size and cap of client connections.
+    pub connections: ConnectionLimits,
+}
+
+const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
+
+/// What one client connection may cost: how long it may take to send a
+/// request head or sit idle, how large a head may be, and how many
+/// connections are open at once. Only the cap is configurable from outside;
+/// tests shorten the timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// A request head must be complete this long after its first byte (or,
+    /// for a new connection, after it was accepted).
+    pub head_timeout: Duration,
+    /// A connection on which nothing is read or written for this long is
+    /// closed: an idle keep-alive, or a client that stopped reading.
+    pub idle_timeout: Duration,
+    /// Larger request heads are answered 431. At least 8 KiB (hyper's floor).
+    pub max_head_bytes: usize,
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            head_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_head_bytes: 16 * 1024,
+            max_connections: DEFAULT_MAX_CONNECTIONS as usize,
+        }
+    }
 }
 
 /// Where email goes. With neither a directory nor SMTP, it is only logged;
@@ -186,6 +227,10 @@ impl Settings {
             limits: Limits::default(),
             trusted_proxies: args.trusted_proxies.clone(),
             signup_limit: args.signup_limit,
+            connections: ConnectionLimits {
+                max_connections: args.max_connections as usize,
+                ..ConnectionLimits::default()
+            },
             mail: MailSettings {
                 from: args.mail_from.clone(),
                 dir: args.mail_dir.clone(),

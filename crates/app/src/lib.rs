@@ -6,11 +6,13 @@ mod background;
 pub mod config;
 mod email_duplicates;
 mod probes;
+mod serve;
 mod startup;
 pub mod telemetry;
 mod wiring;
 
-pub use config::{Cli, Command, ConfigError, Settings};
+pub use config::{Cli, Command, ConfigError, ConnectionLimits, Settings};
 pub use email_duplicates::{EmailClash, email_duplicates, email_duplicates_report};
+pub use serve::raise_open_file_limit;
 pub use startup::{Application, migrate};
 pub use wiring::create_user;

@@ -39,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: todos_app::config::ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::from_args(&args)?;
+    todos_app::raise_open_file_limit(settings.connections.max_connections);
     let app = Application::build(settings).await?;
     // Listen for signals before announcing the port: a SIGTERM sent right
     // after the line must stop the server gracefully, not kill it.

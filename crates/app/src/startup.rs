@@ -4,7 +4,7 @@ use axum::Router;
 use todos_persistence::{DatabaseConnection, DatabaseSettings};
 use tokio::net::TcpListener;
 
-use crate::{Settings, background::BackgroundTasks, wiring};
+use crate::{Settings, background::BackgroundTasks, config::ConnectionLimits, serve, wiring};
 
 /// How long in-flight requests get to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -15,6 +15,7 @@ const BACKGROUND_GRACE: Duration = Duration::from_secs(10);
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    connections: ConnectionLimits,
     db: DatabaseConnection,
     tasks: BackgroundTasks,
 }
@@ -25,10 +26,11 @@ impl Application {
         let db = open_database(&settings.database).await?;
         let tasks = BackgroundTasks::default();
         let router = todos_http::router(wiring::app_state(&settings, &db, &tasks)?);
-        let listener = TcpListener::bind(settings.addr).await?;
+        let listener = serve::bind(settings.addr)?;
         Ok(Self {
             listener,
             router,
+            connections: settings.connections,
             db,
             tasks,
         })
@@ -47,23 +49,18 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let server = serve::serve(self.listener, self.router, self.connections, async move {
             let _ = stop_rx.await;
         });
-        let mut server = tokio::spawn(async move { server.await });
+        let mut server = tokio::spawn(server);
         tokio::select! {
-            finished = &mut server => return Ok(finished??),
+            finished = &mut server => return Ok(finished?),
             () = shutdown => {}
         }
         tracing::info!("stop signal received, finishing in-flight requests");
         let _ = stop_tx.send(());
         match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
-            Ok(finished) => finished??,
+            Ok(finished) => finished?,
             Err(_) => {
                 tracing::warn!(?SHUTDOWN_GRACE, "in-flight requests did not finish in time");
                 server.abort();

@@ -46,6 +46,8 @@ pub enum ApiError {
     /// 422 with FastAPI's list of field errors.
     Validation(Vec<FieldError>),
     PayloadTooLarge,
+    /// The body did not arrive in time: 408, whatever else was wrong.
+    RequestTimeout,
     BadRequest(String),
 }
 
@@ -101,6 +103,15 @@ impl IntoResponse for ApiError {
             }
             Self::PayloadTooLarge => {
                 return detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+            }
+            Self::RequestTimeout => {
+                let mut response = detail(StatusCode::REQUEST_TIMEOUT, "Request Timeout");
+                // The rest of the body may still come: it must not be read
+                // as the next request.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return response;
             }
             Self::BadRequest(text) => return detail(StatusCode::BAD_REQUEST, text),
             Self::Domain(err) => err,

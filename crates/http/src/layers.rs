@@ -41,6 +41,8 @@ pub struct Limits {
     /// Requests handled at once; more are refused at once with 503 and
     /// `Retry-After` rather than queued without bound.
     pub max_concurrent_requests: usize,
+    /// A body not complete this long after its head is answered 408.
+    pub body_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -48,6 +50,7 @@ impl Default for Limits {
         Self {
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 1024,
+            body_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -58,6 +61,7 @@ pub fn apply(router: Router, limits: Limits) -> Router {
         // streamed bodies; axum's own default (2 MB) would only get in the way.
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(crate::body_deadline::layer(limits.body_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             limits.request_timeout,

@@ -2,6 +2,7 @@
 //! mapping from domain errors to status codes and `{"detail": …}` bodies,
 //! and the OpenAPI document with Swagger UI generated from the same routes.
 
+mod body_deadline;
 mod dto;
 mod error;
 mod extract;

@@ -6,11 +6,15 @@ use axum::{
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use crate::error::{ApiError, Location};
+use crate::{
+    body_deadline::BodyTimeout,
+    error::{ApiError, Location},
+};
 
 /// A JSON body. Unlike `axum::Json`, a body without a content type is read
 /// as JSON (as FastAPI does), and every body problem is a 422 naming the
-/// field, except an oversized body (413).
+/// field, except an oversized body (413) and one that did not arrive in
+/// time (408).
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -21,11 +25,14 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // Size is checked first: an oversized body is 413 whatever its type.
+        // The body is read before its type is checked: an oversized body is
+        // 413 and a late one 408, whatever its type.
         let declared_json = is_json_or_absent(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
+            } else if BodyTimeout::caused(&rejection) {
+                ApiError::RequestTimeout
             } else {
                 ApiError::BadRequest(rejection.body_text())
             }
