@@ -7,8 +7,11 @@ use std::{sync::Arc, time::Duration};
 
 use crate::{Cache, DomainError, Hit, OncePerSecond};
 
-/// Slots held by one request. Dropping it keeps them counted; give them
-/// back with [`release`] when the request must not count.
+/// Slots held by one request. Dropping it keeps them counted; the limit
+/// that took them gives them back (e.g. [`LoginThrottle::release`]) when
+/// the request must not count.
+///
+/// [`LoginThrottle::release`]: crate::LoginThrottle::release
 #[derive(Debug, Default)]
 #[must_use = "a reservation either counts (drop it) or is released"]
 pub struct Reservation {
