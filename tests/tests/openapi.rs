@@ -15,7 +15,7 @@ use std::{
 use reqwest::Method;
 use serde_json::{Value, json};
 use todos_app::config::RedisSettings;
-use todos_tests::{TestApp, spawn_app, spawn_app_with, status_and_json};
+use todos_tests::{OTP_MARKER, TestApp, spawn_app, spawn_app_with, status_and_json};
 
 /// Methods probed on every documented path. HEAD is left out: HTTP makes
 /// it answer wherever GET does, and OpenAPI does not list it.
@@ -258,6 +258,9 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     let body = json!({ "email": email });
     seen.call(&app, M::POST, r, r, Some(token), Some(&body))
         .await;
+    // Its email goes out in the background: let it land before `otp_for`
+    // below tells its own code email apart from the ones before it.
+    assert_eq!(app.emails_containing(email, OTP_MARKER, 1).await.len(), 1);
     seen.call(&app, M::POST, r, r, None, Some(&body)).await;
     seen.call(&app, M::POST, r, r, Some(ghost), Some(&body))
         .await;
