@@ -7,14 +7,14 @@
 # the HTTP contract forces live in scripts/schemathesis.toml; findings in
 # docs/FUZZING.md.
 #
-# Env: TODOS_BIN (default: build and use target/debug/todos),
+# Env: TODOS_BIN (default: build and use $CARGO_TARGET_DIR or target, then debug/todos),
 #      FUZZ_VENV (default target/fuzz-venv), FUZZ_MAX_EXAMPLES (default 100),
 #      FUZZ_SEED (default 20261126).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-BIN=${TODOS_BIN:-target/debug/todos}
+BIN=${TODOS_BIN:-${CARGO_TARGET_DIR:-target}/debug/todos}
 VENV=${FUZZ_VENV:-target/fuzz-venv}
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-100}
 SEED=${FUZZ_SEED:-20261126}
