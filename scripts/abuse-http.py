@@ -198,7 +198,9 @@ def sign_up_flood(binary):
 
 
 def mail_bomb(binary):
-    server = Server(binary)
+    # 50 accounts from one address: past the sign-up limit, which is not
+    # what this scenario measures.
+    server = Server(binary, TODOS_SIGNUP_LIMIT="0")
     tokens = [server.token(f"bomber{n}") for n in range(50)]
     started = time.monotonic()
     statuses = []

@@ -91,7 +91,12 @@ pub fn apply(router: Router, limits: Limits) -> Router {
                                 request_id,
                             )
                         })
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        // Every response is logged above, with its status; an
+                        // ERROR line per 5xx on top would turn a flood of
+                        // refusals (503) into a flood of log. Real faults are
+                        // logged with their cause where they happen.
+                        .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CompressionLayer::new().compress_when(
