@@ -174,6 +174,8 @@ mod tests {
         let t = now();
         for claims in [
             serde_json::json!({"sub": "alice", "iat": t, "exp": t + 60, "nbf": t - 10}),
+            // 5 s leeway (README): an `iat` that far ahead is still accepted.
+            serde_json::json!({"sub": "alice", "iat": t + 5, "exp": t + 30}),
             serde_json::json!({"sub": "alice", "iat": t + LEEWAY_SECS - 1, "exp": t + 30}),
             serde_json::json!({"sub": "alice", "iat": t, "exp": t + 30, "nbf": t + LEEWAY_SECS - 1}),
         ] {

@@ -272,6 +272,54 @@ mod tests {
         Password::parse(s.into()).unwrap()
     }
 
+    /// How long a test waits for the pool before failing: a broken queue
+    /// must fail the test, not hang it.
+    const PATIENCE: Duration = Duration::from_secs(5);
+
+    async fn soon<T>(work: impl Future<Output = T>) -> T {
+        tokio::time::timeout(PATIENCE, work)
+            .await
+            .expect("the hashing pool did not answer")
+    }
+
+    /// What is logged on this thread while the returned guard lives.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Logs {
+        fn capture(&self) -> tracing::subscriber::DefaultGuard {
+            let logs = self.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || logs.clone())
+                .finish();
+            tracing::subscriber::set_default(subscriber)
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "never: {what}");
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn new_hashes_are_argon2id_phc_and_verify() {
         let hasher = Argon2Hasher::default();
@@ -337,6 +385,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_hash_weaker_in_any_one_parameter_or_of_another_variant_asks_for_rehash() {
+        use PasswordCheck::{Match, MatchNeedsRehash};
+        // Small parameters keep the test fast; the rule is the same.
+        let ours = Params::new(32, 2, 2, None).unwrap();
+        let hasher = Argon2Hasher::new(ours.clone(), 1, 16);
+        let correct = password("correct horse");
+        for ((m, t, p), expected) in [
+            ((16, 2, 2), MatchNeedsRehash),
+            ((32, 1, 2), MatchNeedsRehash),
+            ((32, 2, 1), MatchNeedsRehash),
+            ((32, 2, 2), Match),
+            ((64, 3, 3), Match),
+        ] {
+            let theirs = Argon2Hasher::new(Params::new(m, t, p, None).unwrap(), 1, 16);
+            let hash = theirs.hash(&new_password("correct horse")).await.unwrap();
+            assert_eq!(
+                hasher.verify(&correct, &hash).await.unwrap(),
+                expected,
+                "m={m} t={t} p={p}"
+            );
+        }
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, ours)
+            .hash_password(b"correct horse")
+            .unwrap();
+        assert_eq!(
+            hasher
+                .verify(&correct, &PasswordHash::new(argon2i.to_string()))
+                .await
+                .unwrap(),
+            MatchNeedsRehash
+        );
+    }
+
+    #[tokio::test]
     async fn work_runs_on_the_hashing_threads_and_queues_beyond_them() {
         let hasher = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1, 16);
         let mut tasks = tokio::task::JoinSet::new();
@@ -351,7 +433,7 @@ mod tests {
                     .unwrap()
             });
         }
-        let threads = tasks.join_all().await;
+        let threads = soon(tasks.join_all()).await;
         assert_eq!(threads.len(), 8);
         assert!(
             threads
@@ -363,6 +445,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_and_new_hashes_get_half_of_it() {
+        let logs = Logs::default();
+        let _capture = logs.capture();
         let hasher = Argon2Hasher::new(Params::new(8, 1, 1, None).unwrap(), 1, 4);
         let (open, gate) = mpsc::channel::<()>();
         let gate = Arc::new(Mutex::new(gate));
@@ -378,11 +462,9 @@ mod tests {
                     .await
             });
             // Admission is in order: the hash below finds exactly this many.
-            while hasher.queued() < admitted.len() {
-                tokio::task::yield_now().await;
-            }
+            until("the job is admitted", || hasher.queued() == admitted.len()).await;
             if admitted.len() == 2 {
-                let refused = hasher.hash(&new_password("correct horse")).await;
+                let refused = soon(hasher.hash(&new_password("correct horse"))).await;
                 assert!(
                     matches!(refused, Err(DomainError::Overloaded { retry_after }) if retry_after.as_secs() == 1),
                     "a new hash may use only half the queue: {refused:?}"
@@ -390,23 +472,29 @@ mod tests {
             }
         }
         // The gate holds every admitted job: an answer now means no waiting.
-        let refused = hasher
-            .verify(&password("anything"), &PasswordHash::new("plain".into()))
-            .await;
+        let refused =
+            soon(hasher.verify(&password("anything"), &PasswordHash::new("plain".into()))).await;
         assert!(
             matches!(refused, Err(DomainError::Overloaded { .. })),
             "{refused:?}"
         );
         assert_eq!(hasher.refused(), 2);
+        // Only this test refuses work: the first refusal is logged, the
+        // second (within the same second) held back.
+        let logged = logs.text();
+        assert_eq!(logged.matches("queue full").count(), 1, "{logged}");
+        assert!(logged.contains("refused=1 held_back=0"), "{logged}");
 
         for _ in 0..4 {
             open.send(()).unwrap();
         }
-        for outcome in admitted.join_all().await {
+        for outcome in soon(admitted.join_all()).await {
             outcome.unwrap();
         }
-        assert_eq!(hasher.queued(), 0, "finished jobs leave the queue");
-        hasher.hash(&new_password("correct horse")).await.unwrap();
+        until("finished jobs leave the queue", || hasher.queued() == 0).await;
+        soon(hasher.hash(&new_password("correct horse")))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -164,3 +164,30 @@ impl Cache for MemoryCache {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// moka itself sees entries expire, and so evicts them, rather than
+    /// only our reads hiding them: a flood of short-lived codes and
+    /// counters must not pile up until the capacity bound.
+    #[tokio::test]
+    async fn entries_expire_in_moka_too() {
+        let cache = MemoryCache::default();
+        let ttl = Duration::from_millis(100);
+        cache.put("created", "x", ttl).await.unwrap();
+        cache
+            .put("updated", "x", Duration::from_secs(60))
+            .await
+            .unwrap();
+        cache.put("updated", "y", ttl).await.unwrap();
+        let keys = ["created", "updated"];
+        assert!(keys.iter().all(|key| cache.inner.contains_key(*key)));
+
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for key in keys {
+            assert!(!cache.inner.contains_key(key), "{key}");
+        }
+    }
+}

@@ -168,3 +168,71 @@ impl Cache for RedisCache {
         self.pool.ping::<()>(None).await.map_err(unavailable)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// Nothing listens on port 1 of loopback.
+    fn unreachable(prefix: &str) -> RedisCache {
+        let mut settings = RedisSettings::new("redis://127.0.0.1:1/0");
+        settings.command_timeout = Duration::from_millis(200);
+        settings.key_prefix = prefix.into();
+        RedisCache::connect(&settings).unwrap()
+    }
+
+    /// What the rate limits' failing open relies on: with Redis down every
+    /// operation answers `Unavailable` within the command timeout.
+    #[tokio::test]
+    async fn every_operation_on_an_unreachable_redis_is_unavailable_soon() {
+        let cache = unreachable("");
+        let ttl = Duration::from_secs(60);
+        let started = Instant::now();
+        let (put, get, take, delete, hit, release, ping) = tokio::join!(
+            cache.put("k", "v", ttl),
+            cache.get("k"),
+            cache.take("k"),
+            cache.delete("k"),
+            cache.hit("k", 1, ttl),
+            cache.release("k"),
+            cache.ping(),
+        );
+        for (operation, outcome) in [
+            ("put", put),
+            ("get", get.map(drop)),
+            ("take", take.map(drop)),
+            ("delete", delete),
+            ("hit", hit.map(drop)),
+            ("release", release),
+            ("ping", ping),
+        ] {
+            assert!(
+                matches!(
+                    outcome,
+                    Err(DomainError::Unavailable {
+                        component: "cache",
+                        ..
+                    })
+                ),
+                "{operation}: {outcome:?}"
+            );
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn keys_carry_the_prefix() {
+        let cache = unreachable("run-1:");
+        assert_eq!(cache.key("todos:otp:code:7"), "run-1:todos:otp:code:7");
+    }
+
+    #[test]
+    fn expiries_are_whole_milliseconds_and_never_zero() {
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        // Redis refuses `PX 0`: less than a millisecond rounds up to one.
+        assert_eq!(millis(Duration::from_micros(10)), 1);
+        assert_eq!(millis(Duration::MAX), i64::MAX);
+    }
+}

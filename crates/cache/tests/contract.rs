@@ -86,6 +86,16 @@ async fn hits_count_to_the_limit_then_refuse_until_the_window_ends(cache: Arc<dy
     assert_eq!(cache.hit(&key, 3, window).await.unwrap(), Hit::Counted(1));
 }
 
+async fn a_limit_of_zero_refuses_every_hit(cache: Arc<dyn Cache>) {
+    let key = namespace("zero");
+    for _ in 0..2 {
+        assert!(matches!(
+            cache.hit(&key, 0, Duration::from_secs(60)).await.unwrap(),
+            Hit::Refused { .. }
+        ));
+    }
+}
+
 async fn concurrent_hits_never_exceed_the_limit(cache: Arc<dyn Cache>) {
     let key = namespace("racing-hits");
     let mut tasks = tokio::task::JoinSet::new();
@@ -210,6 +220,7 @@ async fn contract(cache: Arc<dyn Cache>) {
     values_put_get_take_delete(Arc::clone(&cache)).await;
     values_expire(Arc::clone(&cache)).await;
     hits_count_to_the_limit_then_refuse_until_the_window_ends(Arc::clone(&cache)).await;
+    a_limit_of_zero_refuses_every_hit(Arc::clone(&cache)).await;
     concurrent_hits_never_exceed_the_limit(Arc::clone(&cache)).await;
     a_release_gives_back_one_hit_and_keeps_the_window(Arc::clone(&cache)).await;
     concurrent_reservations_and_releases_stay_within_the_limit(Arc::clone(&cache)).await;

@@ -146,6 +146,39 @@ mod tests {
         assert!(EmailAddress::parse(&long).is_err());
     }
 
+    /// `local@domain` of `chars` characters that the address rules alone
+    /// would take (local part ≤ 64, domain labels ≤ 63): only our length
+    /// limit can refuse it.
+    fn address_of(chars: usize) -> String {
+        let domain_chars = chars - 65;
+        let last = domain_chars - 2 * 64 - 4;
+        format!(
+            "{}@{}.{}.{}.com",
+            "a".repeat(64),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(last)
+        )
+    }
+
+    #[test]
+    fn addresses_may_have_256_characters_and_no_more() {
+        let longest = address_of(256);
+        assert_eq!(longest.chars().count(), 256);
+        assert_eq!(EmailAddress::parse(&longest).unwrap().as_str(), longest);
+        let too_long = address_of(257);
+        assert_eq!(too_long.chars().count(), 257);
+        assert!(EmailAddress::parse(&too_long).is_err());
+        assert!(
+            email_address::EmailAddress::parse_with_options(
+                &too_long,
+                email_address::Options::default()
+            )
+            .is_ok(),
+            "refused by our limit, not by the address rules"
+        );
+    }
+
     #[test]
     fn keys_ignore_letter_case_and_addresses_keep_it() {
         let mixed = EmailAddress::parse("Ann.Lee@Example.COM").unwrap();

@@ -123,6 +123,11 @@ mod tests {
                 .as_str(),
             "'; DROP TABLE todo; --"
         );
+        assert_eq!(
+            TodoContents::parse(" buy milk\n").unwrap().into_inner(),
+            " buy milk\n",
+            "stored verbatim"
+        );
     }
 
     #[test]

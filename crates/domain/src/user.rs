@@ -274,6 +274,16 @@ mod tests {
         );
         assert!(LoginName::parse("a\0").is_err());
         assert!(LoginName::parse("").is_err());
+        assert_eq!(Username::parse("ünï").unwrap().to_string(), "ünï");
+    }
+
+    #[test]
+    fn names_may_have_256_characters_and_no_more() {
+        for name in ["x".repeat(256), "é".repeat(256)] {
+            assert_eq!(LoginName::parse(name.clone()).unwrap().as_str(), name);
+        }
+        assert!(LoginName::parse("x".repeat(257)).is_err());
+        assert!(LoginName::parse("é".repeat(257)).is_err());
     }
 
     #[test]
@@ -342,7 +352,12 @@ mod tests {
         assert!(NewPassword::parse("é".repeat(1024)).is_ok());
         assert!(NewPassword::parse("x".repeat(1025)).is_err());
         assert!(Password::parse("short".into()).is_ok());
+        assert!(Password::parse("x".into()).is_ok());
         assert!(Password::parse(String::new()).is_err());
+        assert_eq!(
+            Password::parse("é".repeat(1024)).unwrap().expose(),
+            "é".repeat(1024)
+        );
         assert!(Password::parse("x".repeat(1025)).is_err());
     }
 

@@ -202,6 +202,11 @@ mod tests {
         Otp::parse(code).unwrap()
     }
 
+    // The policy as the README states it, written out rather than read
+    // from the constants, so that a changed constant fails a test.
+    const CODE_LIFETIME: Duration = Duration::from_secs(180);
+    const HOUR: Duration = Duration::from_secs(3600);
+
     const CODE_KEY: &str = "todos:otp:code:7:alice@example.com";
     const ATTEMPTS_KEY: &str = "todos:otp:attempts:7:alice@example.com";
 
@@ -240,7 +245,7 @@ mod tests {
                 .returning(move |_| Ok(Some(stored.clone())));
             self.cache
                 .expect_hit()
-                .with(eq(ATTEMPTS_KEY), eq(MAX_VERIFY_ATTEMPTS), eq(OTP_TTL))
+                .with(eq(ATTEMPTS_KEY), eq(5), eq(CODE_LIFETIME))
                 .returning(move |_, _, _| Ok(Hit::Counted(attempt)));
         }
     }
@@ -253,12 +258,12 @@ mod tests {
         ports
             .cache
             .expect_hit()
-            .with(eq("todos:otp:requests:7"), eq(5), eq(OTP_REQUEST_WINDOW))
+            .with(eq("todos:otp:requests:7"), eq(5), eq(HOUR))
             .returning(|_, _, _| Ok(Hit::Counted(1)));
         ports
             .cache
             .expect_hit()
-            .with(eq(DESTINATION_KEY), eq(5), eq(Duration::from_secs(3600)))
+            .with(eq(DESTINATION_KEY), eq(5), eq(HOUR))
             .times(1)
             .returning(|_, _, _| Ok(Hit::Counted(5)));
         ports.codes.expect_generate().returning(|| otp("042917"));
@@ -272,14 +277,21 @@ mod tests {
             .cache
             .expect_put()
             .withf(|key, value, ttl| {
-                key == CODE_KEY && value.len() == 64 && !value.contains("042917") && *ttl == OTP_TTL
+                key == CODE_KEY
+                    && value.len() == 64
+                    && !value.contains("042917")
+                    && *ttl == CODE_LIFETIME
             })
             .times(1)
             .returning(|_, _, _| Ok(()));
         ports
             .mailer
             .expect_send()
-            .withf(|mail| mail.to == address() && mail.body.contains("042917"))
+            .withf(|mail| {
+                mail.to == address()
+                    && mail.body.contains("042917")
+                    && mail.body.contains("expires in 3 minutes")
+            })
             .times(1)
             .returning(|_| Ok(()));
 
@@ -292,16 +304,12 @@ mod tests {
         ports
             .cache
             .expect_hit()
-            .with(eq("todos:otp:requests:7"), eq(5), eq(OTP_REQUEST_WINDOW))
+            .with(eq("todos:otp:requests:7"), eq(5), eq(HOUR))
             .returning(|_, _, _| Ok(Hit::Counted(2)));
         ports
             .cache
             .expect_hit()
-            .with(
-                eq("todos:mail:codes:alice@example.com"),
-                eq(5),
-                eq(Duration::from_secs(3600)),
-            )
+            .with(eq("todos:mail:codes:alice@example.com"), eq(5), eq(HOUR))
             .returning(|_, _, _| {
                 Ok(Hit::Refused {
                     retry_after: Duration::from_secs(100),
