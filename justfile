@@ -31,6 +31,11 @@ fuzz:
 abuse:
     scripts/abuse.sh
 
+# Mutation testing of the domain, auth and cache crates (cargo-mutants,
+# installed into target/tools on first use); e.g. `just mutants --in-diff FILE`.
+mutants *ARGS:
+    scripts/mutants.sh {{ARGS}}
+
 # App + MariaDB + Redis in Docker (needs JWT_SECRET; untested here: no Docker engine).
 up:
     docker compose up --build
