@@ -274,7 +274,7 @@ mod tests {
 
     /// How long a test waits for the pool before failing: a broken queue
     /// must fail the test, not hang it.
-    const PATIENCE: Duration = Duration::from_secs(5);
+    const PATIENCE: Duration = Duration::from_secs(2);
 
     async fn soon<T>(work: impl Future<Output = T>) -> T {
         tokio::time::timeout(PATIENCE, work)
