@@ -107,8 +107,18 @@ pub struct ServeArgs {
     pub max_connections: u32,
 }
 
-/// Sign-ups per client address per hour unless `TODOS_SIGNUP_LIMIT` says otherwise.
+/// Sign-ups per client address per hour unless `TODOS_SIGNUP_LIMIT` says
+/// otherwise: the domain's default (`SignUpPolicy`), named for the tests.
 pub const DEFAULT_SIGNUP_LIMIT: u64 = 20;
+
+#[cfg(test)]
+#[test]
+fn the_default_signup_limit_is_the_domain_default() {
+    assert_eq!(
+        DEFAULT_SIGNUP_LIMIT,
+        todos_domain::SignUpPolicy::default().per_client
+    );
+}
 
 /// Longest token lifetime accepted: beyond it `iat + ttl` could overflow.
 const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;

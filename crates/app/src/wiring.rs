@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use todos_auth::{Argon2Hasher, JwtCodec, JwtSecret};
 use todos_cache::{MemoryCache, RedisCache, RedisSettings};
 use todos_domain::{
-    Accounts, Cache, DomainError, EmailVerification, LoginThrottle, Mailer, NewPassword,
-    RandomOtpGenerator, SignUpLimit, Todos, User, Username,
+    Authentication, Cache, EmailVerification, LogIn, LoginThrottle, Mailer, NewPassword,
+    PasswordHasher, Policies, RandomOtpGenerator, SignUp, SignUpLimit, SignUpPolicy, Todos, User,
+    Username,
 };
 use todos_http::{AppState, Readiness};
 use todos_mail::{DirMailer, LogMailer, SmtpMailer};
@@ -25,7 +27,7 @@ pub(crate) fn app_state(
     settings: &Settings,
     db: &DatabaseConnection,
     tasks: &BackgroundTasks,
-) -> Result<AppState, DomainError> {
+) -> anyhow::Result<AppState> {
     let secret = settings.jwt_secret.clone().unwrap_or_else(|| {
         tracing::warn!(
             "JWT_SECRET is not set: using a random key, so tokens stop working when this process \
@@ -33,25 +35,28 @@ pub(crate) fn app_state(
         );
         JwtSecret::random()
     });
+    let policies = policies(settings);
     let users = Arc::new(SeaUserRepository::new(db.clone()));
-    let cache = cache(settings.redis.as_ref())?;
+    let hasher = hasher();
+    let tokens = Arc::new(JwtCodec::new(&secret, settings.jwt_ttl));
+    let cache = cache(settings.redis.as_ref()).context("cannot set up the cache")?;
     let mailer = Arc::new(QueuedMailer::new(
-        mail_transports(&settings.mail)?,
+        mail_transports(&settings.mail).context("cannot set up mail")?,
         tasks.clone(),
     ));
     Ok(AppState {
-        accounts: accounts(
-            users.clone(),
-            Arc::new(JwtCodec::new(&secret, settings.jwt_ttl)),
-        )
-        .with_login_throttle(LoginThrottle::new(cache.clone()))
-        .with_sign_up_limit(SignUpLimit::per_hour(cache.clone(), settings.signup_limit)),
+        sign_up: SignUp::new(users.clone(), hasher.clone())
+            .with_limit(SignUpLimit::new(cache.clone(), &policies)),
+        log_in: LogIn::new(users.clone(), hasher, tokens.clone())
+            .with_throttle(LoginThrottle::new(cache.clone(), &policies)),
+        authentication: Authentication::new(users.clone(), tokens),
         todos: Todos::new(Arc::new(SeaTodoRepository::new(db.clone()))),
         email_verification: EmailVerification::new(
             users,
             cache.clone(),
             mailer,
             Arc::new(RandomOtpGenerator),
+            &policies,
         ),
         limits: settings.limits,
         trusted_proxies: settings.trusted_proxies.clone(),
@@ -62,7 +67,18 @@ pub(crate) fn app_state(
     })
 }
 
-fn cache(redis: Option<&RedisSettings>) -> Result<Arc<dyn Cache>, DomainError> {
+/// The domain's defaults, with what the settings change.
+fn policies(settings: &Settings) -> Policies {
+    Policies {
+        sign_up: SignUpPolicy {
+            per_client: settings.signup_limit,
+            ..SignUpPolicy::default()
+        },
+        ..Policies::default()
+    }
+}
+
+fn cache(redis: Option<&RedisSettings>) -> anyhow::Result<Arc<dyn Cache>> {
     Ok(match redis {
         Some(redis) => {
             tracing::info!("cache: Redis");
@@ -75,7 +91,7 @@ fn cache(redis: Option<&RedisSettings>) -> Result<Arc<dyn Cache>, DomainError> {
     })
 }
 
-fn mail_transports(mail: &MailSettings) -> Result<Vec<Arc<dyn Mailer>>, DomainError> {
+fn mail_transports(mail: &MailSettings) -> anyhow::Result<Vec<Arc<dyn Mailer>>> {
     let mut transports: Vec<Arc<dyn Mailer>> = Vec::new();
     if let Some(dir) = &mail.dir {
         tracing::info!(dir = %dir.display(), "mail: .eml files");
@@ -92,8 +108,8 @@ fn mail_transports(mail: &MailSettings) -> Result<Vec<Arc<dyn Mailer>>, DomainEr
     Ok(transports)
 }
 
-fn accounts(users: Arc<SeaUserRepository>, tokens: Arc<JwtCodec>) -> Accounts {
-    Accounts::new(users, Arc::new(Argon2Hasher::default()), tokens)
+fn hasher() -> Arc<dyn PasswordHasher> {
+    Arc::new(Argon2Hasher::default())
 }
 
 /// `todos create-user`: the same sign-up rules as the HTTP route.
@@ -105,13 +121,8 @@ pub async fn create_user(
     let username = Username::parse(username)?;
     let password = NewPassword::parse(password)?;
     let db = crate::startup::open_database(database).await?;
-    // No token is issued here; any key will do.
-    let tokens = Arc::new(JwtCodec::new(
-        &JwtSecret::random(),
-        std::time::Duration::from_secs(1),
-    ));
     let users = Arc::new(SeaUserRepository::new(db.clone()));
-    let user = accounts(users, tokens)
+    let user = SignUp::new(users, hasher())
         .sign_up(username, password, None)
         .await?;
     db.close().await?;

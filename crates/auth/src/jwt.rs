@@ -105,7 +105,7 @@ impl TokenCodec for JwtCodec {
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| {
                 tracing::debug!(reason = %e, "rejected bearer token");
-                DomainError::NotAuthorized
+                DomainError::NotAuthenticated
             })?
             .claims;
         let now = SystemTime::now()
@@ -114,11 +114,11 @@ impl TokenCodec for JwtCodec {
             .as_secs();
         if claims.iat > now.saturating_add(LEEWAY_SECS) {
             tracing::debug!("rejected bearer token: issued in the future");
-            return Err(DomainError::NotAuthorized);
+            return Err(DomainError::NotAuthenticated);
         }
         if claims.exp.saturating_sub(claims.iat) > self.ttl.as_secs() {
             tracing::debug!("rejected bearer token: valid for longer than the configured lifetime");
-            return Err(DomainError::NotAuthorized);
+            return Err(DomainError::NotAuthenticated);
         }
         Ok(claims.sub)
     }
@@ -257,7 +257,7 @@ mod tests {
         ];
         for (case, token) in cases {
             assert!(
-                matches!(codec.subject(&token), Err(DomainError::NotAuthorized)),
+                matches!(codec.subject(&token), Err(DomainError::NotAuthenticated)),
                 "{case} must be refused"
             );
         }

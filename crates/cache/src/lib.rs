@@ -5,4 +5,4 @@ mod memory;
 mod redis;
 
 pub use memory::MemoryCache;
-pub use redis::{RedisCache, RedisSettings};
+pub use redis::{RedisCache, RedisConfigError, RedisSettings};

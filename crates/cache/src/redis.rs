@@ -56,6 +56,17 @@ impl RedisSettings {
     }
 }
 
+/// Redis settings that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisConfigError {
+    /// `REDIS_URL` is malformed.
+    #[error("invalid REDIS_URL")]
+    Url(#[source] fred::error::Error),
+    /// The pool cannot be built with these settings.
+    #[error("invalid Redis settings")]
+    Pool(#[source] fred::error::Error),
+}
+
 /// Redis through a fred connection pool. It connects in the background and
 /// reconnects forever with capped exponential backoff, so the service
 /// starts, and keeps serving what does not need the cache, while Redis is
@@ -68,9 +79,8 @@ pub struct RedisCache {
 
 impl RedisCache {
     /// Fails only on a malformed URL; never waits for the server.
-    pub fn connect(settings: &RedisSettings) -> Result<Self, DomainError> {
-        let mut config = Config::from_url(&settings.url)
-            .map_err(|e| DomainError::unexpected(format!("invalid REDIS_URL: {e}")))?;
+    pub fn connect(settings: &RedisSettings) -> Result<Self, RedisConfigError> {
+        let mut config = Config::from_url(&settings.url).map_err(RedisConfigError::Url)?;
         config.fail_fast = false;
         let timeout = settings.command_timeout;
         let pool = Builder::from_config(config)
@@ -87,7 +97,7 @@ impl RedisCache {
             // Unlimited attempts, 100 ms doubling up to 2 s between them.
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
             .build_pool(settings.pool_size)
-            .map_err(|e| DomainError::unexpected(format!("invalid Redis settings: {e}")))?;
+            .map_err(RedisConfigError::Pool)?;
         // The returned handles end only when the pool quits.
         let _connection_tasks = pool.connect_pool();
         Ok(Self {

@@ -36,6 +36,14 @@ impl EmailAddress {
         Ok(Self(raw.to_owned()))
     }
 
+    /// An address read back from a store: it was valid when stored, and
+    /// is not checked again (rules may have tightened since, and a user
+    /// must not lose their address to that).
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
+    /// The address as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -3,48 +3,70 @@ use thiserror::Error;
 /// Any error from an adapter, kept with its cause chain for the logs.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Everything a use case can fail with. The HTTP layer maps each variant to
-/// one status code and `detail` text, in one place.
+/// Everything a use case can fail with, in the domain's own words. A
+/// caller decides what each means to its own users: the `todos-http`
+/// crate maps every variant to one status code and response text.
+///
+/// New variants may come in later versions, so a `match` needs a
+/// catch-all arm.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum DomainError {
     /// Input that breaks a rule of the domain; `field` names the input.
     #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid {
+        /// The input's name, e.g. `"username"`.
+        field: &'static str,
+        /// The rule it breaks, e.g. `"must be 1 to 256 characters"`.
+        reason: String,
+    },
 
-    #[error("User Not Found")]
+    /// No user has this name (any more).
+    #[error("no such user")]
     UserNotFound,
 
-    #[error("ToDo Not Found")]
+    /// The user has no todo with this id (another user's todo included).
+    #[error("no such todo")]
     TodoNotFound,
 
-    #[error("Username Already Taken")]
+    /// An account with this name, or one that looks the same, exists.
+    #[error("the username is taken")]
     UsernameTaken,
 
     /// Another account has already verified this address.
-    #[error("Email Already In Use")]
+    #[error("the email address is verified by another account")]
     EmailTaken,
 
     /// A one-time password that is wrong, expired, used up or voided.
-    #[error("Bad Request")]
+    #[error("the one-time password is not valid")]
     InvalidOtp,
 
     /// A rate limit was hit; the caller may try again after `retry_after`.
-    #[error("Too Many Requests")]
-    TooManyRequests { retry_after: std::time::Duration },
+    #[error("rate limit reached, retry in {retry_after:?}")]
+    RateLimited {
+        /// Until the limit's window ends.
+        retry_after: std::time::Duration,
+    },
 
-    /// Bad credentials or a token that is missing, malformed, forged or expired.
-    #[error("Not Authorized")]
-    NotAuthorized,
+    /// Credentials that do not match, or a token that is missing,
+    /// malformed, forged or expired.
+    #[error("not authenticated")]
+    NotAuthenticated,
 
     /// Too much work is queued (password hashing); refused at once rather
     /// than kept waiting. The caller may try again after `retry_after`.
-    #[error("overloaded")]
-    Overloaded { retry_after: std::time::Duration },
+    #[error("overloaded, retry in {retry_after:?}")]
+    Overloaded {
+        /// A guess at when the queue will have room.
+        retry_after: std::time::Duration,
+    },
 
     /// A dependency (`"database"`, `"cache"`, …) cannot be reached right now.
     #[error("{component} unavailable")]
     Unavailable {
+        /// Which dependency: `"database"`, `"cache"`, `"mail"`, …
         component: &'static str,
+        /// What its adapter reported.
         #[source]
         source: BoxError,
     },
@@ -55,6 +77,7 @@ pub enum DomainError {
 }
 
 impl DomainError {
+    /// [`DomainError::Invalid`] for the input `field`.
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field,
@@ -62,10 +85,12 @@ impl DomainError {
         }
     }
 
+    /// [`DomainError::Unexpected`] caused by `source`.
     pub fn unexpected(source: impl Into<BoxError>) -> Self {
         Self::Unexpected(source.into())
     }
 
+    /// [`DomainError::Unavailable`]: `component` failed with `source`.
     pub fn unavailable(component: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Unavailable {
             component,

@@ -24,6 +24,7 @@ mod client;
 mod email;
 mod error;
 mod log_limit;
+mod policy;
 pub mod ports;
 pub mod services;
 mod todo;
@@ -33,15 +34,18 @@ pub use client::ClientAddress;
 pub use email::{Email, EmailAddress, EmailKey, Otp};
 pub use error::{BoxError, DomainError};
 pub use log_limit::OncePerSecond;
+pub use policy::{LoginPolicy, OtpPolicy, Policies, SignUpPolicy};
 pub use ports::{
     Cache, HealthProbe, Hit, Mailer, OtpGenerator, PasswordCheck, PasswordHasher, TodoRepository,
     TokenCodec, UserRepository,
 };
 pub use services::{
-    accounts::Accounts,
+    authentication::Authentication,
     email_verification::{EmailVerification, RandomOtpGenerator},
     limits::Reservation,
-    login_throttle::{LoginPolicy, LoginThrottle},
+    log_in::LogIn,
+    login_throttle::LoginThrottle,
+    sign_up::SignUp,
     sign_up_limit::SignUpLimit,
     todos::Todos,
 };

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::{
-    AccessToken, Credentials, DomainError, Email, EmailAddress, NewPassword, NewTodo, Otp,
-    Password, PasswordHash, SortOrder, Todo, TodoId, User, UserId, Username, UsernameSkeleton,
+    AccessToken, Credentials, DomainError, Email, EmailAddress, LoginName, NewPassword, NewTodo,
+    Otp, Password, PasswordHash, SortOrder, Todo, TodoId, User, UserId, Username, UsernameSkeleton,
 };
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -16,9 +16,11 @@ type Result<T> = std::result::Result<T, DomainError>;
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    async fn find_by_username(&self, username: &str) -> Result<Option<User>>;
+    /// The user of this exact name (compared code point by code point).
+    async fn find_by_username(&self, username: &LoginName) -> Result<Option<User>>;
 
-    async fn find_credentials(&self, username: &str) -> Result<Option<Credentials>>;
+    /// The user of this exact name with their stored password hash.
+    async fn find_credentials(&self, username: &LoginName) -> Result<Option<Credentials>>;
 
     /// Every user whose name has this [`UsernameSkeleton`] (the same name
     /// included).
@@ -77,7 +79,7 @@ pub trait PasswordHasher: Send + Sync {
 pub trait TokenCodec: Send + Sync {
     fn issue(&self, username: &str) -> Result<AccessToken>;
 
-    /// The username the token was issued to, or [`DomainError::NotAuthorized`]
+    /// The username the token was issued to, or [`DomainError::NotAuthenticated`]
     /// for any token that is malformed, forged, of another algorithm or expired.
     fn subject(&self, token: &str) -> Result<String>;
 }

@@ -50,10 +50,18 @@ impl TodoContents {
         Ok(Self(raw))
     }
 
+    /// Contents read back from a store: valid when stored, not checked
+    /// again (todos of the old service may break today's rules).
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
+    /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The text, owned.
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -80,17 +88,25 @@ impl SortOrder {
     }
 }
 
+/// A stored todo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Todo {
+    /// The store's id.
     pub id: TodoId,
+    /// Whose it is.
     pub owner: UserId,
-    pub contents: String,
+    /// What it says.
+    pub contents: TodoContents,
+    /// Whether it is done.
     pub is_done: bool,
 }
 
+/// A todo to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTodo {
+    /// What it says.
     pub contents: TodoContents,
+    /// Whether it is done already.
     pub is_done: bool,
 }
 

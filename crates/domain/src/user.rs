@@ -3,7 +3,7 @@ use std::fmt;
 use unicode_normalization::is_nfc;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-use crate::{DomainError, sha256_hex};
+use crate::{DomainError, EmailAddress, sha256_hex};
 
 const MAX_USERNAME_CHARS: usize = 256;
 const MIN_PASSWORD_CHARS: usize = 8;
@@ -235,10 +235,14 @@ impl AccessToken {
 /// A user as the rest of the system sees it: no secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The store's id.
     pub id: UserId,
+    /// The name as stored: valid under the rules of when it was taken
+    /// (the old service's were looser than [`Username`]'s).
     pub username: String,
-    pub email: Option<String>,
-    pub email_verified: bool,
+    /// The address the user proved to receive mail at, if any. An
+    /// address is only ever kept once verified.
+    pub verified_email: Option<EmailAddress>,
 }
 
 /// A user together with the stored hash, only for checking a log-in.

@@ -95,8 +95,8 @@ impl From<User> for UserOut {
         Self {
             id: user.id.0,
             username: user.username,
-            email: user.email,
-            email_verified: user.email_verified,
+            email_verified: user.verified_email.is_some(),
+            email: user.verified_email.map(|email| email.as_str().to_owned()),
         }
     }
 }
@@ -130,7 +130,7 @@ impl From<Todo> for TodoOut {
     fn from(todo: Todo) -> Self {
         Self {
             id: todo.id.get(),
-            contents: todo.contents,
+            contents: todo.contents.into_inner(),
             is_done: todo.is_done,
         }
     }

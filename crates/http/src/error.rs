@@ -116,33 +116,30 @@ impl IntoResponse for ApiError {
             Self::BadRequest(text) => return detail(StatusCode::BAD_REQUEST, text),
             Self::Domain(err) => err,
         };
+        // The wire texts are the old service's; the domain's own messages
+        // are for logs and other callers of the domain crate.
         match err {
             DomainError::Invalid { field, reason } => {
                 ApiError::validation(Location::Body, [field.to_owned()], "value_error", reason)
                     .into_response()
             }
-            DomainError::UserNotFound | DomainError::TodoNotFound => {
-                detail(StatusCode::NOT_FOUND, err.to_string())
-            }
-            DomainError::UsernameTaken | DomainError::EmailTaken => {
-                detail(StatusCode::CONFLICT, err.to_string())
-            }
-            DomainError::InvalidOtp => detail(StatusCode::BAD_REQUEST, err.to_string()),
-            DomainError::TooManyRequests { retry_after } => retry_later(
-                detail(StatusCode::TOO_MANY_REQUESTS, err.to_string()),
+            DomainError::UserNotFound => detail(StatusCode::NOT_FOUND, "User Not Found"),
+            DomainError::TodoNotFound => detail(StatusCode::NOT_FOUND, "ToDo Not Found"),
+            DomainError::UsernameTaken => detail(StatusCode::CONFLICT, "Username Already Taken"),
+            DomainError::EmailTaken => detail(StatusCode::CONFLICT, "Email Already In Use"),
+            DomainError::InvalidOtp => detail(StatusCode::BAD_REQUEST, "Bad Request"),
+            DomainError::RateLimited { retry_after } => retry_later(
+                detail(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
                 retry_after,
             ),
             // Counted where it happens; one log line per refusal would let
             // a flood flood the log too.
             DomainError::Overloaded { retry_after } => retry_later(
-                detail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is overloaded, try again later",
-                ),
+                detail(StatusCode::SERVICE_UNAVAILABLE, OVERLOADED),
                 retry_after,
             ),
-            DomainError::NotAuthorized => {
-                let mut response = detail(StatusCode::UNAUTHORIZED, err.to_string());
+            DomainError::NotAuthenticated => {
+                let mut response = detail(StatusCode::UNAUTHORIZED, "Not Authorized");
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -161,13 +158,21 @@ impl IntoResponse for ApiError {
                     format!("The {component} is unavailable, try again later"),
                 )
             }
-            DomainError::Unexpected(ref source) => {
-                tracing::error!(error = %ErrorChain(source.as_ref()), "unexpected error");
-                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-            }
+            DomainError::Unexpected(ref source) => internal_error(source.as_ref()),
+            // A variant added to the domain after this mapping was written.
+            other => internal_error(&other),
         }
     }
 }
+
+/// The service's own fault: logged with every cause, answered without them.
+fn internal_error(err: &(dyn std::error::Error + 'static)) -> Response {
+    tracing::error!(error = %ErrorChain(err), "unexpected error");
+    detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+}
+
+/// The answer to work refused because too much is queued.
+const OVERLOADED: &str = "The service is overloaded, try again later";
 
 /// Adds `Retry-After` in whole seconds, rounded up: retrying early would
 /// be refused again.

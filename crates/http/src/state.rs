@@ -1,12 +1,15 @@
 use std::sync::Arc;
 
 use crate::{extract::TrustedProxies, layers::Limits};
-use todos_domain::{Accounts, EmailVerification, HealthProbe, Todos};
+use todos_domain::{Authentication, EmailVerification, HealthProbe, LogIn, SignUp, Todos};
 
 /// What handlers reach: the use cases, and the probes readiness reports on.
 #[derive(Clone)]
 pub struct AppState {
-    pub accounts: Accounts,
+    pub sign_up: SignUp,
+    pub log_in: LogIn,
+    /// Turns bearer tokens into users.
+    pub authentication: Authentication,
     pub todos: Todos,
     pub email_verification: EmailVerification,
     pub readiness: Readiness,

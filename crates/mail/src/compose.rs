@@ -4,6 +4,8 @@ use lettre::{
 };
 use todos_domain::{DomainError, Email};
 
+use crate::MailConfigError;
+
 /// A plain-text UTF-8 message from `from` to the email's recipient.
 pub(crate) fn message(from: &Mailbox, email: &Email) -> Result<Message, DomainError> {
     let to: Mailbox = email
@@ -20,7 +22,9 @@ pub(crate) fn message(from: &Mailbox, email: &Email) -> Result<Message, DomainEr
         .map_err(|e| DomainError::unexpected(format!("cannot build message: {e}")))
 }
 
-pub(crate) fn parse_from(from: &str) -> Result<Mailbox, DomainError> {
-    from.parse()
-        .map_err(|e| DomainError::unexpected(format!("invalid sender address {from:?}: {e}")))
+pub(crate) fn parse_from(from: &str) -> Result<Mailbox, MailConfigError> {
+    from.parse().map_err(|source| MailConfigError::Sender {
+        from: from.to_owned(),
+        source,
+    })
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor, message::Mailbox};
 use todos_domain::{DomainError, Email, Mailer};
 
-use crate::compose;
+use crate::{MailConfigError, compose};
 
 /// Writes each message as one `<uuid>.eml` file into a directory, which is
 /// created if missing. For development and tests: read the code from the file.
@@ -15,12 +15,11 @@ pub struct DirMailer {
 }
 
 impl DirMailer {
-    pub fn new(dir: &Path, from: &str) -> Result<Self, DomainError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            DomainError::unexpected(format!(
-                "cannot create mail directory {}: {e}",
-                dir.display()
-            ))
+    /// Writes into `dir` (created now if missing), `From: from`.
+    pub fn new(dir: &Path, from: &str) -> Result<Self, MailConfigError> {
+        std::fs::create_dir_all(dir).map_err(|source| MailConfigError::Dir {
+            dir: dir.to_owned(),
+            source,
         })?;
         Ok(Self {
             from: compose::parse_from(from)?,

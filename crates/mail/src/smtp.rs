@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor, message::Mailbox};
 use todos_domain::{DomainError, Email, Mailer};
 
-use crate::compose;
+use crate::{MailConfigError, compose};
 
 /// Sends over SMTP. The URL picks the security: `smtps://` is implicit TLS,
 /// `smtp://…?tls=required` STARTTLS, plain `smtp://` none (lettre's URL
@@ -13,9 +13,10 @@ pub struct SmtpMailer {
 }
 
 impl SmtpMailer {
-    pub fn new(url: &str, from: &str) -> Result<Self, DomainError> {
+    /// Sends through the server at `url`, `From: from`.
+    pub fn new(url: &str, from: &str) -> Result<Self, MailConfigError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| DomainError::unexpected(format!("invalid SMTP_URL: {e}")))?
+            .map_err(MailConfigError::SmtpUrl)?
             .build();
         Ok(Self {
             from: compose::parse_from(from)?,

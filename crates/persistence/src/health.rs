@@ -2,14 +2,13 @@ use async_trait::async_trait;
 use sea_orm::DatabaseConnection;
 use todos_domain::{DomainError, HealthProbe};
 
-use crate::error::db_error;
-
 /// Readiness of the database: one round trip on a pooled connection.
 pub struct DatabaseProbe {
     db: DatabaseConnection,
 }
 
 impl DatabaseProbe {
+    /// Probes the pool of `db`.
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
@@ -21,6 +20,7 @@ impl HealthProbe for DatabaseProbe {
         self.db
             .ping()
             .await
-            .map_err(|e| DomainError::unavailable("database", db_error(e)))
+            // Whatever the ping's error, the database does not answer.
+            .map_err(|e| DomainError::unavailable("database", e))
     }
 }

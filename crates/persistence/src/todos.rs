@@ -3,7 +3,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::Expr,
 };
-use todos_domain::{DomainError, NewTodo, SortOrder, Todo, TodoId, TodoRepository, UserId};
+use todos_domain::{
+    DomainError, NewTodo, SortOrder, Todo, TodoContents, TodoId, TodoRepository, UserId,
+};
 
 use crate::entity::todo;
 use crate::error::db_error;
@@ -24,7 +26,7 @@ fn to_todo(model: todo::Model) -> Result<Todo, DomainError> {
     Ok(Todo {
         id,
         owner: UserId(model.user_id),
-        contents: model.contents,
+        contents: TodoContents::from_stored(model.contents),
         is_done: model.is_done,
     })
 }

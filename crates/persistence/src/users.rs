@@ -4,8 +4,8 @@ use sea_orm::{
     sea_query::Expr,
 };
 use todos_domain::{
-    Credentials, DomainError, EmailAddress, PasswordHash, User, UserId, UserRepository, Username,
-    UsernameSkeleton,
+    Credentials, DomainError, EmailAddress, LoginName, PasswordHash, User, UserId, UserRepository,
+    Username, UsernameSkeleton,
 };
 
 use crate::entity::user;
@@ -20,9 +20,9 @@ impl SeaUserRepository {
         Self { db }
     }
 
-    async fn find_model(&self, username: &str) -> Result<Option<user::Model>, DomainError> {
+    async fn find_model(&self, username: &LoginName) -> Result<Option<user::Model>, DomainError> {
         user::Entity::find()
-            .filter(user::Column::Username.eq(username))
+            .filter(user::Column::Username.eq(username.as_str()))
             .one(&self.db)
             .await
             .map_err(db_error)
@@ -33,18 +33,26 @@ fn to_user(model: &user::Model) -> User {
     User {
         id: UserId(model.id),
         username: model.username.clone(),
-        email: model.email.clone(),
-        email_verified: model.email_verified,
+        // Only verified addresses are stored (see set_verified_email); a
+        // row written otherwise, by hand, shows no address.
+        verified_email: model
+            .email
+            .clone()
+            .filter(|_| model.email_verified)
+            .map(EmailAddress::from_stored),
     }
 }
 
 #[async_trait]
 impl UserRepository for SeaUserRepository {
-    async fn find_by_username(&self, username: &str) -> Result<Option<User>, DomainError> {
+    async fn find_by_username(&self, username: &LoginName) -> Result<Option<User>, DomainError> {
         Ok(self.find_model(username).await?.as_ref().map(to_user))
     }
 
-    async fn find_credentials(&self, username: &str) -> Result<Option<Credentials>, DomainError> {
+    async fn find_credentials(
+        &self,
+        username: &LoginName,
+    ) -> Result<Option<Credentials>, DomainError> {
         Ok(self.find_model(username).await?.map(|model| Credentials {
             user: to_user(&model),
             password_hash: PasswordHash::new(model.password_hash),

@@ -1,26 +1,14 @@
 //! Verifying a user's email address with a one-time password (README:
 //! "Verifying an email address").
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use rand::Rng;
 
 use crate::{
-    Cache, DomainError, Email, EmailAddress, Hit, Mailer, Otp, OtpGenerator, User, UserId,
-    UserRepository, sha256_hex,
+    Cache, DomainError, Email, EmailAddress, Hit, Mailer, Otp, OtpGenerator, OtpPolicy, Policies,
+    User, UserId, UserRepository, sha256_hex,
 };
-
-/// How long a code is valid.
-pub const OTP_TTL: Duration = Duration::from_secs(3 * 60);
-/// Verify attempts per code; the next one voids it.
-pub const MAX_VERIFY_ATTEMPTS: u64 = 5;
-/// Codes a user may request per window, across addresses.
-pub const MAX_OTP_REQUESTS: u64 = 5;
-pub const OTP_REQUEST_WINDOW: Duration = Duration::from_secs(60 * 60);
-/// Code emails one address may receive per window, whoever asks: one
-/// address cannot be mail-bombed through many accounts.
-pub const MAX_CODE_EMAILS_PER_ADDRESS: u64 = 5;
-pub const CODE_EMAIL_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// Six digits from the thread-local CSPRNG (ChaCha, seeded by the OS).
 pub struct RandomOtpGenerator;
@@ -32,26 +20,34 @@ impl OtpGenerator for RandomOtpGenerator {
     }
 }
 
+/// Mails codes and checks them (see the module documentation).
 #[derive(Clone)]
 pub struct EmailVerification {
     users: Arc<dyn UserRepository>,
     cache: Arc<dyn Cache>,
     mailer: Arc<dyn Mailer>,
     codes: Arc<dyn OtpGenerator>,
+    policy: OtpPolicy,
+    prefix: String,
 }
 
 impl EmailVerification {
+    /// Codes from `codes` under `policies.otp`, kept in `cache` under
+    /// `policies.cache_prefix` and sent through `mailer`.
     pub fn new(
         users: Arc<dyn UserRepository>,
         cache: Arc<dyn Cache>,
         mailer: Arc<dyn Mailer>,
         codes: Arc<dyn OtpGenerator>,
+        policies: &Policies,
     ) -> Self {
         Self {
             users,
             cache,
             mailer,
             codes,
+            policy: policies.otp,
+            prefix: policies.cache_prefix.clone(),
         }
     }
 
@@ -62,18 +58,23 @@ impl EmailVerification {
     /// already sent stays valid): the answer does not tell a stranger
     /// whether the address is being flooded.
     pub async fn request(&self, user: &User, email: EmailAddress) -> Result<(), DomainError> {
-        let requests = format!("todos:otp:requests:{}", user.id.0);
+        let policy = &self.policy;
+        let requests = format!("{}otp:requests:{}", self.prefix, user.id.0);
         if let Hit::Refused { retry_after } = self
             .cache
-            .hit(&requests, MAX_OTP_REQUESTS, OTP_REQUEST_WINDOW)
+            .hit(&requests, policy.max_requests, policy.request_window)
             .await?
         {
-            return Err(DomainError::TooManyRequests { retry_after });
+            return Err(DomainError::RateLimited { retry_after });
         }
-        let destination = format!("todos:mail:codes:{}", email.key().as_str());
+        let destination = format!("{}mail:codes:{}", self.prefix, email.key().as_str());
         if let Hit::Refused { .. } = self
             .cache
-            .hit(&destination, MAX_CODE_EMAILS_PER_ADDRESS, CODE_EMAIL_WINDOW)
+            .hit(
+                &destination,
+                policy.max_code_emails_per_address,
+                policy.code_email_window,
+            )
             .await?
         {
             // Not the address: it is personal data, and the user id finds it.
@@ -83,11 +84,11 @@ impl EmailVerification {
             );
             return Ok(());
         }
-        let keys = Keys::new(user.id, &email);
+        let keys = Keys::new(&self.prefix, user.id, &email);
         let otp = self.codes.generate();
         self.cache.delete(&keys.attempts).await?;
         self.cache
-            .put(&keys.code, &digest(user.id, &email, &otp), OTP_TTL)
+            .put(&keys.code, &digest(user.id, &email, &otp), policy.ttl)
             .await?;
         self.mailer
             .send(Email {
@@ -96,7 +97,7 @@ impl EmailVerification {
                 body: format!(
                     "Your verification code is {}.\r\nIt expires in {} minutes. If you did not ask for it, ignore this email.\r\n",
                     otp.expose(),
-                    OTP_TTL.as_secs() / 60
+                    policy.ttl.as_secs() / 60
                 ),
             })
             .await
@@ -111,14 +112,18 @@ impl EmailVerification {
         email: EmailAddress,
         otp: Otp,
     ) -> Result<User, DomainError> {
-        let keys = Keys::new(user.id, &email);
+        let keys = Keys::new(&self.prefix, user.id, &email);
         let Some(stored) = self.cache.get(&keys.code).await? else {
             return Err(DomainError::InvalidOtp);
         };
         // Counted before comparing, so concurrent guesses cannot exceed the cap.
         let attempt = match self
             .cache
-            .hit(&keys.attempts, MAX_VERIFY_ATTEMPTS, OTP_TTL)
+            .hit(
+                &keys.attempts,
+                self.policy.max_verify_attempts,
+                self.policy.ttl,
+            )
             .await?
         {
             Hit::Counted(n) => n,
@@ -128,7 +133,7 @@ impl EmailVerification {
             }
         };
         if stored != digest(user.id, &email, &otp) {
-            if attempt >= MAX_VERIFY_ATTEMPTS {
+            if attempt >= self.policy.max_verify_attempts {
                 self.cache.delete(&keys.code).await?;
             }
             return Err(DomainError::InvalidOtp);
@@ -161,12 +166,12 @@ struct Keys {
 
 impl Keys {
     /// Keyed by the lower-cased address: `Ann@x.co` and `ann@x.co` are one.
-    fn new(user: UserId, email: &EmailAddress) -> Self {
+    fn new(prefix: &str, user: UserId, email: &EmailAddress) -> Self {
         let email = email.key();
         let email = email.as_str();
         Self {
-            code: format!("todos:otp:code:{}:{email}", user.0),
-            attempts: format!("todos:otp:attempts:{}:{email}", user.0),
+            code: format!("{prefix}otp:code:{}:{email}", user.0),
+            attempts: format!("{prefix}otp:attempts:{}:{email}", user.0),
         }
     }
 }
@@ -182,17 +187,12 @@ fn digest(user: UserId, email: &EmailAddress, otp: &Otp) -> String {
 mod tests {
     use mockall::predicate::{always, eq};
 
-    use super::*;
-    use crate::{MockCache, MockMailer, MockOtpGenerator, MockUserRepository};
+    use std::time::Duration;
 
-    fn alice() -> User {
-        User {
-            id: UserId(7),
-            username: "alice".into(),
-            email: None,
-            email_verified: false,
-        }
-    }
+    use super::*;
+    use crate::{
+        MockCache, MockMailer, MockOtpGenerator, MockUserRepository, services::fixtures::alice,
+    };
 
     fn address() -> EmailAddress {
         EmailAddress::parse("alice@example.com").unwrap()
@@ -233,6 +233,7 @@ mod tests {
                 Arc::new(self.cache),
                 Arc::new(self.mailer),
                 Arc::new(self.codes),
+                &Policies::default(),
             )
         }
 
@@ -325,7 +326,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn request_over_the_cap_is_429_and_sends_nothing() {
+    async fn request_over_the_cap_is_rate_limited_and_sends_nothing() {
         let mut ports = Ports::new();
         ports.cache.expect_hit().returning(|_, _, _| {
             Ok(Hit::Refused {
@@ -343,7 +344,7 @@ mod tests {
             .unwrap_err();
 
         assert!(
-            matches!(err, DomainError::TooManyRequests { retry_after } if retry_after.as_secs() == 1234),
+            matches!(err, DomainError::RateLimited { retry_after } if retry_after.as_secs() == 1234),
             "{err:?}"
         );
     }
@@ -395,7 +396,7 @@ mod tests {
             .returning(move |_| Ok(Some(stored.clone())));
         ports.cache.expect_hit().returning(|_, _, _| {
             Ok(Hit::Refused {
-                retry_after: OTP_TTL,
+                retry_after: CODE_LIFETIME,
             })
         });
         ports
@@ -475,8 +476,7 @@ mod tests {
             .times(1)
             .returning(|_, email| {
                 Ok(User {
-                    email: Some(email.to_string()),
-                    email_verified: true,
+                    verified_email: Some(email.clone()),
                     ..alice()
                 })
             });
@@ -493,8 +493,7 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(user.email.as_deref(), Some("alice@example.com"));
-        assert!(user.email_verified);
+        assert_eq!(user.verified_email, Some(address()));
     }
 
     #[test]

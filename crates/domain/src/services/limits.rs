@@ -27,7 +27,7 @@ fn fail_open(err: &DomainError) {
 }
 
 /// Takes one slot of each `(key, limit)` in turn; the first refusal gives
-/// back what was taken and answers [`DomainError::TooManyRequests`].
+/// back what was taken and answers [`DomainError::RateLimited`].
 pub(crate) async fn reserve(
     cache: &Arc<dyn Cache>,
     limits: impl IntoIterator<Item = (String, u64)>,
@@ -39,7 +39,7 @@ pub(crate) async fn reserve(
             Ok(Hit::Counted(_)) => reservation.keys.push(key),
             Ok(Hit::Refused { retry_after }) => {
                 release(cache, reservation).await;
-                return Err(DomainError::TooManyRequests { retry_after });
+                return Err(DomainError::RateLimited { retry_after });
             }
             Err(err) => {
                 fail_open(&err);

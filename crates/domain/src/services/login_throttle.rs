@@ -3,7 +3,7 @@
 //! however many attempts arrive at once, at most [`LoginPolicy::per_client`]
 //! passwords are checked per username and client address in a window, and
 //! at most [`LoginPolicy::per_username`] per username from all addresses
-//! together. Beyond that: 429 with `Retry-After` until the window, which
+//! together. Beyond that: [`DomainError::RateLimited`] until the window, which
 //! starts at the first counted attempt, has passed.
 //!
 //! A success gives its own slot back, so the owner's log-ins never count
@@ -15,56 +15,41 @@
 //! counts. When the cache is unreachable the throttle fails open: an
 //! outage must not lock every user out.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use super::limits::{self, Reservation};
-use crate::{Cache, ClientAddress, DomainError, LoginName};
+use crate::{Cache, ClientAddress, DomainError, LoginName, LoginPolicy, Policies};
 
-/// Limits on log-in attempts (also used for other password checks).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginPolicy {
-    /// Attempts per username and client address in a window.
-    pub per_client: u64,
-    /// Attempts per username from all addresses in a window.
-    pub per_username: u64,
-    pub window: Duration,
-}
-
-impl Default for LoginPolicy {
-    fn default() -> Self {
-        Self {
-            per_client: 10,
-            per_username: 100,
-            window: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
+/// Counts log-in attempts in the cache (see the module documentation).
 #[derive(Clone)]
 pub struct LoginThrottle {
     cache: Arc<dyn Cache>,
     policy: LoginPolicy,
+    prefix: String,
 }
 
 impl LoginThrottle {
-    pub fn new(cache: Arc<dyn Cache>) -> Self {
-        Self::with_policy(cache, LoginPolicy::default())
-    }
-
-    pub fn with_policy(cache: Arc<dyn Cache>, policy: LoginPolicy) -> Self {
-        Self { cache, policy }
+    /// A throttle with `policies.login`, keeping its counters under
+    /// `policies.cache_prefix`.
+    pub fn new(cache: Arc<dyn Cache>, policies: &Policies) -> Self {
+        Self {
+            cache,
+            policy: policies.login,
+            prefix: policies.cache_prefix.clone(),
+        }
     }
 
     /// Reserves one attempt for `username` from `client`, or refuses with
-    /// [`DomainError::TooManyRequests`] when either limit is reached.
+    /// [`DomainError::RateLimited`] when either limit is reached.
     pub async fn reserve(
         &self,
         username: &LoginName,
         client: ClientAddress,
     ) -> Result<Reservation, DomainError> {
+        let prefix = &self.prefix;
         // The address comes first: it holds no space, so the key is unambiguous.
-        let per_client = format!("todos:login:client:{client} {}", username.as_str());
-        let per_username = format!("todos:login:user:{}", username.as_str());
+        let per_client = format!("{prefix}login:client:{client} {}", username.as_str());
+        let per_username = format!("{prefix}login:user:{}", username.as_str());
         limits::reserve(
             &self.cache,
             [
@@ -86,6 +71,8 @@ impl LoginThrottle {
 #[cfg(test)]
 mod tests {
     use mockall::{Sequence, predicate::eq};
+
+    use std::time::Duration;
 
     use super::*;
     use crate::{Hit, MockCache};
@@ -128,13 +115,13 @@ mod tests {
             .with(eq(PER_USER))
             .times(1)
             .returning(|_| Ok(()));
-        let throttle = LoginThrottle::new(Arc::new(cache));
+        let throttle = LoginThrottle::new(Arc::new(cache), &Policies::default());
         let attempt = throttle.reserve(&name(), client()).await.unwrap();
         throttle.release(attempt).await;
     }
 
     #[tokio::test]
-    async fn a_refusal_per_client_is_429_with_the_time_left_and_reserves_nothing() {
+    async fn a_refusal_per_client_is_rate_limited_with_the_time_left_and_reserves_nothing() {
         let mut cache = MockCache::new();
         cache
             .expect_hit()
@@ -145,12 +132,12 @@ mod tests {
                 })
             });
         cache.expect_release().never();
-        let err = LoginThrottle::new(Arc::new(cache))
+        let err = LoginThrottle::new(Arc::new(cache), &Policies::default())
             .reserve(&name(), client())
             .await
             .unwrap_err();
         assert!(
-            matches!(err, DomainError::TooManyRequests { retry_after } if retry_after.as_secs() == 600)
+            matches!(err, DomainError::RateLimited { retry_after } if retry_after.as_secs() == 600)
         );
     }
 
@@ -174,34 +161,46 @@ mod tests {
             .with(eq(PER_CLIENT))
             .times(1)
             .returning(|_| Ok(()));
-        let err = LoginThrottle::new(Arc::new(cache))
+        let err = LoginThrottle::new(Arc::new(cache), &Policies::default())
             .reserve(&name(), client())
             .await
             .unwrap_err();
         assert!(
-            matches!(err, DomainError::TooManyRequests { retry_after } if retry_after.as_secs() == 7)
+            matches!(err, DomainError::RateLimited { retry_after } if retry_after.as_secs() == 7)
         );
     }
 
     #[tokio::test]
-    async fn the_policy_sets_the_limits_and_the_window() {
+    async fn the_policies_set_the_limits_the_window_and_the_key_prefix() {
         let mut cache = MockCache::new();
         cache
             .expect_hit()
-            .with(eq(PER_CLIENT), eq(3), eq(Duration::from_secs(60)))
+            .with(
+                eq("app:login:client:192.0.2.1 alice"),
+                eq(3),
+                eq(Duration::from_secs(60)),
+            )
             .times(1)
             .returning(|_, _, _| Ok(Hit::Counted(1)));
         cache
             .expect_hit()
-            .with(eq(PER_USER), eq(30), eq(Duration::from_secs(60)))
+            .with(
+                eq("app:login:user:alice"),
+                eq(30),
+                eq(Duration::from_secs(60)),
+            )
             .times(1)
             .returning(|_, _, _| Ok(Hit::Counted(1)));
-        let policy = LoginPolicy {
-            per_client: 3,
-            per_username: 30,
-            window: Duration::from_secs(60),
+        let policies = Policies {
+            cache_prefix: "app:".into(),
+            login: LoginPolicy {
+                per_client: 3,
+                per_username: 30,
+                window: Duration::from_secs(60),
+            },
+            ..Policies::default()
         };
-        let attempt = LoginThrottle::with_policy(Arc::new(cache), policy)
+        let attempt = LoginThrottle::new(Arc::new(cache), &policies)
             .reserve(&name(), client())
             .await
             .unwrap();
@@ -215,7 +214,7 @@ mod tests {
             .expect_hit()
             .returning(|_, _, _| Err(DomainError::unavailable("cache", "down")));
         cache.expect_release().never();
-        let throttle = LoginThrottle::new(Arc::new(cache));
+        let throttle = LoginThrottle::new(Arc::new(cache), &Policies::default());
         let attempt = throttle.reserve(&name(), client()).await.unwrap();
         throttle.release(attempt).await;
     }

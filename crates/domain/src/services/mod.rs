@@ -1,8 +1,13 @@
 //! Use cases. Each service holds the ports it needs and nothing else.
 
-pub mod accounts;
+pub mod authentication;
 pub mod email_verification;
 pub mod limits;
+pub mod log_in;
 pub mod login_throttle;
+pub mod sign_up;
 pub mod sign_up_limit;
 pub mod todos;
+
+#[cfg(test)]
+mod fixtures;

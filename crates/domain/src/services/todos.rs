@@ -3,7 +3,8 @@ use std::sync::Arc;
 use crate::{DomainError, NewTodo, SortOrder, Todo, TodoId, TodoRepository, User};
 
 /// A user's own todos. Another user's todo answers exactly like a missing
-/// one (404), so ids reveal nothing about other accounts.
+/// one ([`DomainError::TodoNotFound`]), so ids reveal nothing about other
+/// accounts.
 #[derive(Clone)]
 pub struct Todos {
     repo: Arc<dyn TodoRepository>,
@@ -61,8 +62,7 @@ mod tests {
         User {
             id: UserId(1),
             username: "alice".into(),
-            email: None,
-            email_verified: false,
+            verified_email: None,
         }
     }
 
@@ -70,7 +70,7 @@ mod tests {
         Todo {
             id: TodoId::new(id).unwrap(),
             owner: UserId(1),
-            contents: format!("todo {id}"),
+            contents: TodoContents::parse(format!("todo {id}")).unwrap(),
             is_done: false,
         }
     }

@@ -17,8 +17,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or(DomainError::NotAuthorized)?;
-        let user = state.accounts.authenticate(token).await?;
+        let token = bearer_token(parts).ok_or(DomainError::NotAuthenticated)?;
+        let user = state.authentication.authenticate(token).await?;
         Ok(Self(user))
     }
 }

@@ -50,7 +50,7 @@ async fn sign_up(
     let username = Username::parse(body.username)?;
     let password = NewPassword::parse(body.password)?;
     let user = state
-        .accounts
+        .sign_up
         .sign_up(username, password, Some(client))
         .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
@@ -91,7 +91,7 @@ async fn log_in(
 ) -> Result<Json<TokenOut>, ApiError> {
     let username = LoginName::parse(body.username)?;
     let password = Password::parse(body.password)?;
-    let token = state.accounts.log_in(&username, password, client).await?;
+    let token = state.log_in.log_in(&username, password, client).await?;
     Ok(Json(token.into()))
 }
 
