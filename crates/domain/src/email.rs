@@ -8,10 +8,21 @@ const MAX_EMAIL_CHARS: usize = 256;
 /// display name, quoted local part (`"a b"@x.co`), IP literal
 /// (`a@[127.0.0.1]`) or comment, and a domain with a dot. Kept as given
 /// for storing and mailing; compared and keyed by [`EmailAddress::key`].
+///
+/// ```
+/// use todos_domain::EmailAddress;
+///
+/// let address = EmailAddress::parse("Ann@Example.com").unwrap();
+/// assert_eq!(address.as_str(), "Ann@Example.com");
+/// assert_eq!(address.key().as_str(), "ann@example.com");
+/// assert!(EmailAddress::parse("Ann <ann@example.com>").is_err());
+/// assert!(EmailAddress::parse("ann@localhost").is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// Parses an address as a user typed it, by the rules above.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let invalid = || {
             DomainError::invalid(
@@ -74,6 +85,7 @@ impl EmailKey {
         Self(address.to_lowercase())
     }
 
+    /// The key as stored and used in cache keys.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -84,6 +96,7 @@ impl EmailKey {
 pub struct Otp(String);
 
 impl Otp {
+    /// Parses a code as typed: exactly six ASCII digits.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         if raw.len() == 6 && raw.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(raw.to_owned()))
@@ -92,6 +105,7 @@ impl Otp {
         }
     }
 
+    /// The digits, for the email that carries them.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -107,8 +121,11 @@ impl fmt::Debug for Otp {
 /// so `Debug` leaves it out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Email {
+    /// The recipient.
     pub to: EmailAddress,
+    /// The subject line.
     pub subject: String,
+    /// Plain text, lines ending in CRLF.
     pub body: String,
 }
 

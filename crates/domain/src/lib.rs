@@ -18,7 +18,15 @@
 //! assert_eq!(TodoId::parse("42").unwrap().get(), 42);
 //! ```
 //!
+//! The use cases ([`SignUp`], [`LogIn`], [`Authentication`], [`Todos`],
+//! [`EmailVerification`]) each take only the ports they use, and their
+//! limits come from one [`Policies`] value. Every failure is a
+//! [`DomainError`] in the domain's own words: mapping it to a protocol
+//! (status codes, response texts) is the caller's job, as `todos-http` does.
+//!
 //! [mockall]: https://docs.rs/mockall
+
+#![warn(missing_docs)]
 
 mod client;
 mod email;

@@ -22,6 +22,7 @@ fn epoch() -> Instant {
 }
 
 impl OncePerSecond {
+    /// A limiter that has admitted nothing yet; `const` so it can be a `static`.
     pub const fn new() -> Self {
         Self {
             last: AtomicU64::new(0),

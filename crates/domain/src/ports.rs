@@ -15,6 +15,7 @@ type Result<T> = std::result::Result<T, DomainError>;
 
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
+/// Where users are stored.
 pub trait UserRepository: Send + Sync {
     /// The user of this exact name (compared code point by code point).
     async fn find_by_username(&self, username: &LoginName) -> Result<Option<User>>;
@@ -31,6 +32,7 @@ pub trait UserRepository: Send + Sync {
     /// unique index decides, so concurrent sign-ups cannot both win.
     async fn create(&self, username: &Username, password_hash: &PasswordHash) -> Result<User>;
 
+    /// Replaces the user's password hash (after a rehash under the current scheme).
     async fn update_password_hash(&self, id: UserId, password_hash: &PasswordHash) -> Result<()>;
 
     /// Stores `email` as the user's verified address. Fails with
@@ -47,10 +49,13 @@ pub trait TodoRepository: Send + Sync {
     /// All of the owner's todos in id order, in a fixed number of queries.
     async fn list(&self, owner: UserId, order: SortOrder) -> Result<Vec<Todo>>;
 
+    /// The owner's todo `id`, or `None` when the owner has no such todo.
     async fn get(&self, owner: UserId, id: TodoId) -> Result<Option<Todo>>;
 
+    /// Stores a new todo of the owner's and returns it with its id.
     async fn create(&self, owner: UserId, todo: NewTodo) -> Result<Todo>;
 
+    /// Marks the owner's todo done or not done; `None` when there is no such todo.
     async fn set_done(&self, owner: UserId, id: TodoId, is_done: bool) -> Result<Option<Todo>>;
 
     /// `false` when there was no such todo.
@@ -60,7 +65,9 @@ pub trait TodoRepository: Send + Sync {
 /// Outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordCheck {
+    /// The password is wrong.
     Mismatch,
+    /// The password is right and the hash is current.
     Match,
     /// Correct, but the hash uses an old scheme or parameters: store a new one.
     MatchNeedsRehash,
@@ -70,13 +77,17 @@ pub enum PasswordCheck {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
+    /// A new hash of `password` under the current scheme and parameters.
     async fn hash(&self, password: &NewPassword) -> Result<PasswordHash>;
 
+    /// Checks `password` against `hash`, whatever scheme made the hash.
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<PasswordCheck>;
 }
 
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+/// Issues and checks the signed access tokens that log-in hands out.
 pub trait TokenCodec: Send + Sync {
+    /// A signed token naming `username` as its subject.
     fn issue(&self, username: &str) -> Result<AccessToken>;
 
     /// The username the token was issued to, or [`DomainError::NotAuthenticated`]
@@ -88,6 +99,7 @@ pub trait TokenCodec: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait HealthProbe: Send + Sync {
+    /// `Ok` when the dependency answers; [`DomainError::Unavailable`] when not.
     async fn check(&self) -> Result<()>;
 }
 
@@ -97,7 +109,10 @@ pub enum Hit {
     /// Counted; this is the `n`th hit in the current window.
     Counted(u64),
     /// The limit was already reached; nothing was counted.
-    Refused { retry_after: Duration },
+    Refused {
+        /// Until the window ends.
+        retry_after: Duration,
+    },
 }
 
 /// A shared key-value store with expiry (Redis, or in process). Every
@@ -109,12 +124,14 @@ pub trait Cache: Send + Sync {
     /// Stores `value` under `key` for `ttl`, replacing what was there.
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<()>;
 
+    /// The value under `key`, if any and not expired.
     async fn get(&self, key: &str) -> Result<Option<String>>;
 
     /// Removes `key` and returns its value; of two concurrent takes, only
     /// one gets it.
     async fn take(&self, key: &str) -> Result<Option<String>>;
 
+    /// Removes `key`; removing a missing key is no error.
     async fn delete(&self, key: &str) -> Result<()>;
 
     /// Counts one hit on the counter `key` unless it already holds `limit`
@@ -125,6 +142,7 @@ pub trait Cache: Send + Sync {
     /// the window's end: a reservation that turned out not to count.
     async fn release(&self, key: &str) -> Result<()>;
 
+    /// One round trip, for readiness.
     async fn ping(&self) -> Result<()>;
 }
 
@@ -133,11 +151,13 @@ pub trait Cache: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Mailer: Send + Sync {
+    /// Accepts `email` for delivery.
     async fn send(&self, email: Email) -> Result<()>;
 }
 
 /// Makes one-time passwords; production uses a CSPRNG.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait OtpGenerator: Send + Sync {
+    /// A fresh code, unpredictable to anyone else.
     fn generate(&self) -> Otp;
 }

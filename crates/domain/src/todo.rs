@@ -17,10 +17,12 @@ impl TodoId {
         Self::new(value).ok_or_else(invalid)
     }
 
+    /// An id from a store: `None` unless positive.
     pub fn new(value: i64) -> Option<Self> {
         (value > 0).then_some(Self(value))
     }
 
+    /// The number.
     pub fn get(self) -> i64 {
         self.0
     }
@@ -31,6 +33,7 @@ impl TodoId {
 pub struct TodoContents(String);
 
 impl TodoContents {
+    /// Parses contents as a client sent them, by the rules above.
     pub fn parse(raw: impl Into<String>) -> Result<Self, DomainError> {
         let raw = raw.into();
         let chars = raw.chars().count();
@@ -71,7 +74,9 @@ impl TodoContents {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
     #[default]
+    /// Lowest id first.
     Asc,
+    /// Highest id first.
     Desc,
 }
 

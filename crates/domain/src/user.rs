@@ -22,6 +22,7 @@ pub struct UserId(pub i64);
 pub struct Username(String);
 
 impl Username {
+    /// Parses a name for a new account, by the rules above.
     pub fn parse(raw: impl Into<String>) -> Result<Self, DomainError> {
         let raw = raw.into();
         let chars = raw.chars().count();
@@ -61,10 +62,12 @@ impl Username {
         Ok(Self(raw))
     }
 
+    /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// What the name looks like; see [`UsernameSkeleton`].
     pub fn skeleton(&self) -> UsernameSkeleton {
         UsernameSkeleton::of(&self.0)
     }
@@ -105,6 +108,7 @@ impl UsernameSkeleton {
         Self(sha256_hex(skeleton.as_bytes()))
     }
 
+    /// The digest, 64 lower-case hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -123,6 +127,7 @@ impl fmt::Display for Username {
 pub struct LoginName(String);
 
 impl LoginName {
+    /// Parses a name as typed at log-in.
     pub fn parse(raw: impl Into<String>) -> Result<Self, DomainError> {
         let raw = raw.into();
         let chars = raw.chars().count();
@@ -135,6 +140,7 @@ impl LoginName {
         Ok(Self(raw))
     }
 
+    /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -148,6 +154,7 @@ impl LoginName {
 pub struct Password(String);
 
 impl Password {
+    /// Parses a password as typed at log-in.
     pub fn parse(raw: String) -> Result<Self, DomainError> {
         let chars = raw.chars().count();
         if chars == 0 || chars > MAX_PASSWORD_CHARS {
@@ -159,6 +166,7 @@ impl Password {
         Ok(Self(raw))
     }
 
+    /// The password itself, for the hasher only.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -169,6 +177,7 @@ impl Password {
 pub struct NewPassword(Password);
 
 impl NewPassword {
+    /// Parses a password chosen for a new account.
     pub fn parse(raw: String) -> Result<Self, DomainError> {
         let chars = raw.chars().count();
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
@@ -186,6 +195,7 @@ impl NewPassword {
         Self(password)
     }
 
+    /// The password, to hash it.
     pub fn as_password(&self) -> &Password {
         &self.0
     }
@@ -209,10 +219,12 @@ redacted_debug!(Password, NewPassword, PasswordHash, AccessToken);
 pub struct PasswordHash(String);
 
 impl PasswordHash {
+    /// Wraps a hash as the hasher made it or the store kept it.
     pub fn new(encoded: String) -> Self {
         Self(encoded)
     }
 
+    /// The encoded hash, for the store and the verifier only.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -223,10 +235,12 @@ impl PasswordHash {
 pub struct AccessToken(String);
 
 impl AccessToken {
+    /// Wraps a token the token codec signed.
     pub fn new(token: String) -> Self {
         Self(token)
     }
 
+    /// The token itself, for the response to the client only.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -248,7 +262,9 @@ pub struct User {
 /// A user together with the stored hash, only for checking a log-in.
 #[derive(Debug, Clone)]
 pub struct Credentials {
+    /// Who is logging in.
     pub user: User,
+    /// Their stored hash.
     pub password_hash: PasswordHash,
 }
 

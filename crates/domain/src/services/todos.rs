@@ -1,3 +1,5 @@
+//! The signed-in user's todos: every operation is scoped to its owner.
+
 use std::sync::Arc;
 
 use crate::{DomainError, NewTodo, SortOrder, Todo, TodoId, TodoRepository, User};
@@ -11,14 +13,17 @@ pub struct Todos {
 }
 
 impl Todos {
+    /// Todos kept in `repo`.
     pub fn new(repo: Arc<dyn TodoRepository>) -> Self {
         Self { repo }
     }
 
+    /// All of the owner's todos, by id in `order`.
     pub async fn list(&self, owner: &User, order: SortOrder) -> Result<Vec<Todo>, DomainError> {
         self.repo.list(owner.id, order).await
     }
 
+    /// The owner's todo `id`, or [`DomainError::TodoNotFound`].
     pub async fn get(&self, owner: &User, id: TodoId) -> Result<Todo, DomainError> {
         self.repo
             .get(owner.id, id)
@@ -26,10 +31,12 @@ impl Todos {
             .ok_or(DomainError::TodoNotFound)
     }
 
+    /// Stores a new todo of the owner's.
     pub async fn create(&self, owner: &User, todo: NewTodo) -> Result<Todo, DomainError> {
         self.repo.create(owner.id, todo).await
     }
 
+    /// Marks the owner's todo `id` done or not done, or [`DomainError::TodoNotFound`].
     pub async fn set_done(
         &self,
         owner: &User,
@@ -42,6 +49,7 @@ impl Todos {
             .ok_or(DomainError::TodoNotFound)
     }
 
+    /// Deletes the owner's todo `id`, or [`DomainError::TodoNotFound`].
     pub async fn delete(&self, owner: &User, id: TodoId) -> Result<(), DomainError> {
         if self.repo.delete(owner.id, id).await? {
             Ok(())
