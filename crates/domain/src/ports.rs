@@ -35,6 +35,11 @@ pub trait UserRepository: Send + Sync {
     /// Replaces the user's password hash (after a rehash under the current scheme).
     async fn update_password_hash(&self, id: UserId, password_hash: &PasswordHash) -> Result<()>;
 
+    /// Up to `limit` users with a verified address, by id, after the user
+    /// `after` (from the first when `None`): a page of a walk through all
+    /// of them that stays correct while users come and go.
+    async fn list_verified(&self, after: Option<UserId>, limit: u64) -> Result<Vec<User>>;
+
     /// Stores `email` as the user's verified address. Fails with
     /// [`DomainError::EmailTaken`] when another user has verified it in any
     /// letter case (the store keeps [`EmailAddress::key`] unique), and

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::Expr,
 };
 use todos_domain::{
     Credentials, DomainError, EmailAddress, LoginName, PasswordHash, User, UserId, UserRepository,
@@ -109,6 +109,23 @@ impl UserRepository for SeaUserRepository {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn list_verified(
+        &self,
+        after: Option<UserId>,
+        limit: u64,
+    ) -> Result<Vec<User>, DomainError> {
+        let models = user::Entity::find()
+            .filter(user::Column::EmailVerified.eq(true))
+            .filter(user::Column::Email.is_not_null())
+            .filter(user::Column::Id.gt(after.map_or(0, |id| id.0)))
+            .order_by_asc(user::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(models.iter().map(to_user).collect())
     }
 
     async fn set_verified_email(
