@@ -198,3 +198,98 @@ impl std::fmt::Display for ErrorChain<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn answer(err: DomainError) -> (StatusCode, serde_json::Value, Option<String>) {
+        let response = ApiError::Domain(err).into_response();
+        let status = response.status();
+        let header = [header::RETRY_AFTER, header::WWW_AUTHENTICATE]
+            .iter()
+            .find_map(|name| response.headers().get(name))
+            .map(|value| value.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap(), header)
+    }
+
+    /// The wire texts are the old service's, whatever the domain's own
+    /// messages say.
+    #[tokio::test]
+    async fn each_domain_error_has_its_status_and_text() {
+        let seconds = |secs: u64| Duration::from_millis(secs * 1000 - 1);
+        let cases = [
+            (DomainError::UserNotFound, 404, "User Not Found", None),
+            (DomainError::TodoNotFound, 404, "ToDo Not Found", None),
+            (
+                DomainError::UsernameTaken,
+                409,
+                "Username Already Taken",
+                None,
+            ),
+            (DomainError::EmailTaken, 409, "Email Already In Use", None),
+            (DomainError::InvalidOtp, 400, "Bad Request", None),
+            (
+                DomainError::RateLimited {
+                    retry_after: seconds(30),
+                },
+                429,
+                "Too Many Requests",
+                Some("30"),
+            ),
+            (
+                DomainError::Overloaded {
+                    retry_after: seconds(2),
+                },
+                503,
+                OVERLOADED,
+                Some("2"),
+            ),
+            (
+                DomainError::NotAuthenticated,
+                401,
+                "Not Authorized",
+                Some("Bearer"),
+            ),
+            (
+                DomainError::unavailable("cache", "refused"),
+                503,
+                "The cache is unavailable, try again later",
+                None,
+            ),
+            (
+                DomainError::unexpected("a secret cause"),
+                500,
+                "Internal Server Error",
+                None,
+            ),
+        ];
+        for (err, status, text, header) in cases {
+            let label = format!("{err:?}");
+            assert_eq!(
+                answer(err).await,
+                (
+                    StatusCode::from_u16(status).unwrap(),
+                    json!({ "detail": text }),
+                    header.map(str::to_owned)
+                ),
+                "{label}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_invalid_value_is_a_field_error() {
+        let (status, body, _) = answer(DomainError::invalid("contents", "too long")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body,
+            json!({ "detail": [{ "type": "value_error", "loc": ["body", "contents"], "msg": "too long" }] })
+        );
+    }
+}
