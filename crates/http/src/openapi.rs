@@ -28,7 +28,15 @@ const BEARER: &str = "bearer";
     modifiers(&BearerScheme),
     components(
         schemas(Detail, ValidationErrorBody, FieldError),
-        responses(NotAuthorized, ValidationFailed, PayloadTooLarge, Unavailable, HashingUnavailable)
+        responses(
+            NotAuthorized,
+            UserGone,
+            TodoNotFound,
+            ValidationFailed,
+            PayloadTooLarge,
+            Unavailable,
+            HashingUnavailable,
+        )
     ),
     tags(
         (name = "meta", description = "Liveness and readiness"),
@@ -89,6 +97,21 @@ pub struct NotAuthorized(Detail);
 }))]
 #[expect(dead_code, reason = "a response description, never built")]
 pub struct ValidationFailed(ValidationErrorBody);
+
+/// The token's user no longer exists
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": "User Not Found" }))]
+#[expect(dead_code, reason = "a response description, never built")]
+pub struct UserGone(Detail);
+
+/// No such todo among the user's own, or the token's user is gone
+#[derive(ToResponse)]
+#[response(examples(
+    ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
+    ("user" = (value = json!({ "detail": "User Not Found" }))),
+))]
+#[expect(dead_code, reason = "a response description, never built")]
+pub struct TodoNotFound(Detail);
 
 /// The request body is larger than 64 KiB.
 #[derive(ToResponse)]

@@ -9,7 +9,9 @@ use crate::{
     dto::{CreateTodoIn, TodoListOut, TodoOut, UpdateTodoIn},
     error::ApiError,
     extract::{ApiJson, CurrentUser, ListOrder, TodoIdPath},
-    openapi::{Detail, NotAuthorized, PayloadTooLarge, Unavailable, ValidationFailed},
+    openapi::{
+        NotAuthorized, PayloadTooLarge, TodoNotFound, Unavailable, UserGone, ValidationFailed,
+    },
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -53,8 +55,7 @@ struct TodoIdParam {
     responses(
         (status = 200, description = "Own todos, ordered by id", body = TodoListOut),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "The token's user no longer exists", body = Detail,
-            example = json!({ "detail": "User Not Found" })),
+        (status = 404, response = UserGone),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
     ),
@@ -81,10 +82,7 @@ async fn list(
     responses(
         (status = 200, description = "The todo", body = TodoOut),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
-            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
-            ("user" = (value = json!({ "detail": "User Not Found" }))),
-        )),
+        (status = 404, response = TodoNotFound),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
     ),
@@ -108,8 +106,7 @@ async fn show(
     responses(
         (status = 201, description = "The new todo", body = TodoOut),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "The token's user no longer exists", body = Detail,
-            example = json!({ "detail": "User Not Found" })),
+        (status = 404, response = UserGone),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
@@ -141,10 +138,7 @@ async fn create(
         (status = 200, description = "The updated todo", body = TodoOut,
             example = json!({ "id": 1, "contents": "buy milk", "is_done": true })),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
-            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
-            ("user" = (value = json!({ "detail": "User Not Found" }))),
-        )),
+        (status = 404, response = TodoNotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
@@ -172,10 +166,7 @@ async fn update(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
-            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
-            ("user" = (value = json!({ "detail": "User Not Found" }))),
-        )),
+        (status = 404, response = TodoNotFound),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
     ),
