@@ -1,7 +1,5 @@
 use axum::{Json, extract::State, http::StatusCode};
-use serde::Serialize;
 use todos_domain::{NewTodo, TodoContents};
-use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -20,27 +18,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, remove))
 }
 
-// OrderParam and TodoIdParam only describe parameters in the document:
-// ListOrder and TodoIdPath parse them (and answer 422 for bad values).
-
-/// Sort order of the list by id.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-#[expect(dead_code, reason = "documentation only")]
-enum OrderParam {
-    Asc,
-    Desc,
-}
-
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[expect(dead_code, reason = "documentation only")]
-struct TodoIdParam {
-    /// A positive 64-bit integer. Another user's todo is "not found".
-    #[param(minimum = 1, example = 1)]
-    id: i64,
-}
-
 #[utoipa::path(
     get,
     path = "/todos",
@@ -48,10 +25,7 @@ struct TodoIdParam {
     operation_id = "list_todos",
     summary = "The signed-in user's todos, by id",
     security(("bearer" = [])),
-    params(
-        ("order" = inline(Option<OrderParam>), Query,
-            description = "`ASC` (the default) or `DESC`, in any letter case"),
-    ),
+    params(ListOrder),
     responses(
         (status = 200, description = "Own todos, ordered by id", body = TodoListOut),
         (status = 401, response = NotAuthorized),
@@ -78,7 +52,7 @@ async fn list(
     operation_id = "get_todo",
     summary = "One of the signed-in user's todos",
     security(("bearer" = [])),
-    params(TodoIdParam),
+    params(TodoIdPath),
     responses(
         (status = 200, description = "The todo", body = TodoOut),
         (status = 401, response = NotAuthorized),
@@ -132,7 +106,7 @@ async fn create(
     operation_id = "update_todo",
     summary = "Mark a todo done or not done",
     security(("bearer" = [])),
-    params(TodoIdParam),
+    params(TodoIdPath),
     request_body = UpdateTodoIn,
     responses(
         (status = 200, description = "The updated todo", body = TodoOut,
@@ -162,7 +136,7 @@ async fn update(
     operation_id = "delete_todo",
     summary = "Delete a todo",
     security(("bearer" = [])),
-    params(TodoIdParam),
+    params(TodoIdPath),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = NotAuthorized),
