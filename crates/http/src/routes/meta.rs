@@ -97,3 +97,34 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ReadinessOut>
     };
     (status, Json(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{DependencyStatus, Pong, ReadinessOut};
+
+    /// The bodies as the service has always sent them, to the byte:
+    /// readiness lists its keys sorted, and `detail` only when down.
+    #[test]
+    fn bodies_keep_their_bytes() {
+        let json = |value| serde_json::to_string(&value).unwrap();
+        assert_eq!(
+            serde_json::to_string(&Pong { ping: "pong" }).unwrap(),
+            r#"{"ping":"pong"}"#
+        );
+        let ready = ReadinessOut {
+            cache: DependencyStatus::Ok,
+            database: DependencyStatus::Ok,
+            detail: None,
+        };
+        assert_eq!(json(ready), r#"{"cache":"ok","database":"ok"}"#);
+        let down = ReadinessOut {
+            cache: DependencyStatus::Down,
+            database: DependencyStatus::Down,
+            detail: Some("unavailable: database, cache".into()),
+        };
+        assert_eq!(
+            json(down),
+            r#"{"cache":"down","database":"down","detail":"unavailable: database, cache"}"#
+        );
+    }
+}
