@@ -26,7 +26,7 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::error::detail;
+use crate::{error::detail, messages::OVERLOADED};
 
 /// Bodies over 64 KiB are refused with 413 (README: "HTTP surface").
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -162,10 +162,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 /// Load shedding refused the request: every slot was busy.
 fn overloaded() -> Response {
-    let mut response = detail(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service is overloaded, try again later",
-    );
+    let mut response = detail(StatusCode::SERVICE_UNAVAILABLE, OVERLOADED);
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -7,6 +7,7 @@ mod dto;
 mod error;
 mod extract;
 mod layers;
+mod messages;
 mod openapi;
 mod routes;
 mod state;

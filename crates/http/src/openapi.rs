@@ -4,13 +4,18 @@
 //! handlers (`#[utoipa::path]`), and reach the document through the same
 //! `routes!` registrations that build the router, so the two cannot drift.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use utoipa::{
-    Modify, OpenApi, ToResponse, ToSchema,
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    Modify, OpenApi, PartialSchema, ToResponse, ToSchema,
+    openapi::{
+        RefOr, Schema,
+        security::{Http, HttpAuthScheme, SecurityScheme},
+    },
 };
 
-use crate::error::FieldError;
+use crate::{error::FieldError, messages::OVERLOADED};
 
 /// Name of the security scheme; protected operations say
 /// `security(("bearer" = []))` (utoipa takes only a literal there).
@@ -28,7 +33,15 @@ const BEARER: &str = "bearer";
     modifiers(&BearerScheme),
     components(
         schemas(Detail, ValidationErrorBody, FieldError),
-        responses(NotAuthorized, ValidationFailed, PayloadTooLarge, Unavailable, HashingUnavailable)
+        responses(
+            NotAuthorized,
+            UserGone,
+            TodoNotFound,
+            ValidationFailed,
+            PayloadTooLarge,
+            Unavailable,
+            HashingUnavailable,
+        )
     ),
     tags(
         (name = "meta", description = "Liveness and readiness"),
@@ -72,14 +85,47 @@ pub struct ValidationErrorBody {
     pub detail: Vec<FieldError>,
 }
 
+// The response components below describe answers built elsewhere (the
+// error mapping, the layers); they carry no body, only its schema: each
+// holds a zero-sized stand-in that documents as the body type.
+
+/// [`Detail`]'s schema, for response components.
+pub struct DetailSchema;
+
+impl PartialSchema for DetailSchema {
+    fn schema() -> RefOr<Schema> {
+        Detail::schema()
+    }
+}
+
+impl ToSchema for DetailSchema {
+    fn name() -> Cow<'static, str> {
+        Detail::name()
+    }
+}
+
+/// [`ValidationErrorBody`]'s schema, for response components.
+pub struct ValidationErrorBodySchema;
+
+impl PartialSchema for ValidationErrorBodySchema {
+    fn schema() -> RefOr<Schema> {
+        ValidationErrorBody::schema()
+    }
+}
+
+impl ToSchema for ValidationErrorBodySchema {
+    fn name() -> Cow<'static, str> {
+        ValidationErrorBody::name()
+    }
+}
+
 /// Missing, malformed, forged, `alg: none` or expired bearer token.
 #[derive(ToResponse)]
 #[response(
     headers(("WWW-Authenticate" = String, description = "Always `Bearer`")),
     example = json!({ "detail": "Not Authorized" })
 )]
-#[expect(dead_code, reason = "a response description, never built")]
-pub struct NotAuthorized(Detail);
+pub struct NotAuthorized(DetailSchema);
 
 /// A body, path or query value that breaks a rule: malformed JSON, a
 /// non-JSON content type, a missing field, a wrong type or a bad value.
@@ -87,30 +133,39 @@ pub struct NotAuthorized(Detail);
 #[response(example = json!({
     "detail": [{ "type": "missing", "loc": ["body", "contents"], "msg": "missing field `contents`" }]
 }))]
-#[expect(dead_code, reason = "a response description, never built")]
-pub struct ValidationFailed(ValidationErrorBody);
+pub struct ValidationFailed(ValidationErrorBodySchema);
+
+/// The token's user no longer exists
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": "User Not Found" }))]
+pub struct UserGone(DetailSchema);
+
+/// No such todo among the user's own, or the token's user is gone
+#[derive(ToResponse)]
+#[response(examples(
+    ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
+    ("user" = (value = json!({ "detail": "User Not Found" }))),
+))]
+pub struct TodoNotFound(DetailSchema);
 
 /// The request body is larger than 64 KiB.
 #[derive(ToResponse)]
 #[response(example = json!({ "detail": "Request body too large" }))]
-#[expect(dead_code, reason = "a response description, never built")]
-pub struct PayloadTooLarge(Detail);
+pub struct PayloadTooLarge(DetailSchema);
 
 /// The database (or, for email verification, the cache) cannot be reached.
 #[derive(ToResponse)]
 #[response(example = json!({ "detail": "The database is unavailable, try again later" }))]
-#[expect(dead_code, reason = "a response description, never built")]
-pub struct Unavailable(Detail);
+pub struct Unavailable(DetailSchema);
 
 /// The database cannot be reached, or the password-hashing queue is full
 /// (then at once, with `Retry-After`).
 #[derive(ToResponse)]
 #[response(
     headers(("Retry-After" = u64, description = "Seconds to wait, when the hashing queue was full")),
-    example = json!({ "detail": "The service is overloaded, try again later" })
+    example = json!({ "detail": OVERLOADED })
 )]
-#[expect(dead_code, reason = "a response description, never built")]
-pub struct HashingUnavailable(Detail);
+pub struct HashingUnavailable(DetailSchema);
 
 #[cfg(test)]
 mod tests {

@@ -4,11 +4,36 @@ use axum::{
 };
 use serde::Deserialize;
 use todos_domain::SortOrder;
+use utoipa::{
+    IntoParams,
+    openapi::{
+        Required,
+        path::{Parameter, ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+    },
+};
 
 use crate::error::{ApiError, Location};
 
 /// `?order=ASC|DESC`, in any letter case; ascending when absent.
+/// Operations list it in `params`.
 pub struct ListOrder(pub SortOrder);
+
+impl IntoParams for ListOrder {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let values = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("Sort order of the list by id."))
+            .enum_values(Some(["ASC", "DESC"]));
+        let order = ParameterBuilder::new()
+            .name("order")
+            .parameter_in(ParameterIn::Query)
+            .description(Some("`ASC` (the default) or `DESC`, in any letter case"))
+            .required(Required::False)
+            .schema(Some(values));
+        vec![order.build()]
+    }
+}
 
 #[derive(Deserialize)]
 struct Params {

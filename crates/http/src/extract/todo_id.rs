@@ -3,12 +3,19 @@ use axum::{
     http::request::Parts,
 };
 use todos_domain::TodoId;
+use utoipa::IntoParams;
 
 use crate::error::{ApiError, Location};
 
 /// The `{id}` path segment as a [`TodoId`]: `abc`, `1.5`, `0`, `-1` and
-/// out-of-range values are 422, not 404.
-pub struct TodoIdPath(pub TodoId);
+/// out-of-range values are 422, not 404. Operations list it in `params`.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct TodoIdPath(
+    /// A positive 64-bit integer. Another user's todo is "not found".
+    #[param(value_type = i64, minimum = 1, example = 1)]
+    pub TodoId,
+);
 
 impl<S: Send + Sync> FromRequestParts<S> for TodoIdPath {
     type Rejection = ApiError;

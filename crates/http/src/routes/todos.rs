@@ -1,7 +1,5 @@
 use axum::{Json, extract::State, http::StatusCode};
-use serde::Serialize;
 use todos_domain::{NewTodo, TodoContents};
-use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -9,34 +7,15 @@ use crate::{
     dto::{CreateTodoIn, TodoListOut, TodoOut, UpdateTodoIn},
     error::ApiError,
     extract::{ApiJson, CurrentUser, ListOrder, TodoIdPath},
-    openapi::{Detail, NotAuthorized, PayloadTooLarge, Unavailable, ValidationFailed},
+    openapi::{
+        NotAuthorized, PayloadTooLarge, TodoNotFound, Unavailable, UserGone, ValidationFailed,
+    },
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(show, update, remove))
-}
-
-// OrderParam and TodoIdParam only describe parameters in the document:
-// ListOrder and TodoIdPath parse them (and answer 422 for bad values).
-
-/// Sort order of the list by id.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-#[expect(dead_code, reason = "documentation only")]
-enum OrderParam {
-    Asc,
-    Desc,
-}
-
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[expect(dead_code, reason = "documentation only")]
-struct TodoIdParam {
-    /// A positive 64-bit integer. Another user's todo is "not found".
-    #[param(minimum = 1, example = 1)]
-    id: i64,
 }
 
 #[utoipa::path(
@@ -46,15 +25,11 @@ struct TodoIdParam {
     operation_id = "list_todos",
     summary = "The signed-in user's todos, by id",
     security(("bearer" = [])),
-    params(
-        ("order" = inline(Option<OrderParam>), Query,
-            description = "`ASC` (the default) or `DESC`, in any letter case"),
-    ),
+    params(ListOrder),
     responses(
         (status = 200, description = "Own todos, ordered by id", body = TodoListOut),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "The token's user no longer exists", body = Detail,
-            example = json!({ "detail": "User Not Found" })),
+        (status = 404, response = UserGone),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
     ),
@@ -77,14 +52,11 @@ async fn list(
     operation_id = "get_todo",
     summary = "One of the signed-in user's todos",
     security(("bearer" = [])),
-    params(TodoIdParam),
+    params(TodoIdPath),
     responses(
         (status = 200, description = "The todo", body = TodoOut),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
-            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
-            ("user" = (value = json!({ "detail": "User Not Found" }))),
-        )),
+        (status = 404, response = TodoNotFound),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
     ),
@@ -108,8 +80,7 @@ async fn show(
     responses(
         (status = 201, description = "The new todo", body = TodoOut),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "The token's user no longer exists", body = Detail,
-            example = json!({ "detail": "User Not Found" })),
+        (status = 404, response = UserGone),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
@@ -135,16 +106,13 @@ async fn create(
     operation_id = "update_todo",
     summary = "Mark a todo done or not done",
     security(("bearer" = [])),
-    params(TodoIdParam),
+    params(TodoIdPath),
     request_body = UpdateTodoIn,
     responses(
         (status = 200, description = "The updated todo", body = TodoOut,
             example = json!({ "id": 1, "contents": "buy milk", "is_done": true })),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
-            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
-            ("user" = (value = json!({ "detail": "User Not Found" }))),
-        )),
+        (status = 404, response = TodoNotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
@@ -168,14 +136,11 @@ async fn update(
     operation_id = "delete_todo",
     summary = "Delete a todo",
     security(("bearer" = [])),
-    params(TodoIdParam),
+    params(TodoIdPath),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "No such todo among the user's own, or the token's user is gone", body = Detail, examples(
-            ("todo" = (value = json!({ "detail": "ToDo Not Found" }))),
-            ("user" = (value = json!({ "detail": "User Not Found" }))),
-        )),
+        (status = 404, response = TodoNotFound),
         (status = 422, response = ValidationFailed),
         (status = 503, response = Unavailable),
     ),

@@ -1,5 +1,4 @@
 use axum::{Json, extract::State, http::StatusCode};
-use serde_json::{Value, json};
 use todos_domain::{EmailAddress, LoginName, NewPassword, Otp, Password, Username};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -9,7 +8,8 @@ use crate::{
     error::ApiError,
     extract::{ApiJson, ClientAddr, CurrentUser},
     openapi::{
-        Detail, HashingUnavailable, NotAuthorized, PayloadTooLarge, Unavailable, ValidationFailed,
+        Detail, HashingUnavailable, NotAuthorized, PayloadTooLarge, Unavailable, UserGone,
+        ValidationFailed,
     },
 };
 
@@ -106,8 +106,7 @@ async fn log_in(
         (status = 200, description = "The token's user", body = UserOut,
             example = json!({ "id": 1, "username": "alice", "email": null, "email_verified": false })),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "The token's user no longer exists", body = Detail,
-            example = json!({ "detail": "User Not Found" })),
+        (status = 404, response = UserGone),
         (status = 503, response = Unavailable),
     ),
 )]
@@ -134,8 +133,7 @@ async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {
         (status = 202, description = "The code is on its way", body = Detail,
             example = json!({ "detail": "OTP sent" })),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "The token's user no longer exists", body = Detail,
-            example = json!({ "detail": "User Not Found" })),
+        (status = 404, response = UserGone),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 429, description = "Too many requests this hour", body = Detail,
@@ -148,10 +146,13 @@ async fn request_otp(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<OtpRequestIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Detail>), ApiError> {
     let email = EmailAddress::parse(&body.email)?;
     state.email_verification.request(&user, email).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "detail": "OTP sent" }))))
+    let sent = Detail {
+        detail: "OTP sent".into(),
+    };
+    Ok((StatusCode::ACCEPTED, Json(sent)))
 }
 
 #[utoipa::path(
@@ -169,8 +170,7 @@ async fn request_otp(
         (status = 400, description = "Wrong, expired, voided or used code", body = Detail,
             example = json!({ "detail": "Bad Request" })),
         (status = 401, response = NotAuthorized),
-        (status = 404, description = "The token's user no longer exists", body = Detail,
-            example = json!({ "detail": "User Not Found" })),
+        (status = 404, response = UserGone),
         (status = 409, description = "Another user has verified this address", body = Detail,
             example = json!({ "detail": "Email Already In Use" })),
         (status = 413, response = PayloadTooLarge),
