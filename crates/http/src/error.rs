@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde_json::json;
 use todos_domain::{DomainError, OncePerSecond};
 
+use crate::messages::{BODY_TOO_LARGE, INTERNAL_ERROR, OVERLOADED};
+
 /// Where a bad input sits, as FastAPI's `loc` says it.
 #[derive(Debug, Clone, Copy)]
 pub enum Location {
@@ -102,7 +104,7 @@ impl IntoResponse for ApiError {
                     .into_response();
             }
             Self::PayloadTooLarge => {
-                return detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+                return detail(StatusCode::PAYLOAD_TOO_LARGE, BODY_TOO_LARGE);
             }
             Self::RequestTimeout => {
                 let mut response = detail(StatusCode::REQUEST_TIMEOUT, "Request Timeout");
@@ -168,11 +170,8 @@ impl IntoResponse for ApiError {
 /// The service's own fault: logged with every cause, answered without them.
 fn internal_error(err: &(dyn std::error::Error + 'static)) -> Response {
     tracing::error!(error = %ErrorChain(err), "unexpected error");
-    detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+    detail(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
 }
-
-/// The answer to work refused because too much is queued.
-const OVERLOADED: &str = "The service is overloaded, try again later";
 
 /// Adds `Retry-After` in whole seconds, rounded up: retrying early would
 /// be refused again.
@@ -265,7 +264,7 @@ mod tests {
             (
                 DomainError::unexpected("a secret cause"),
                 500,
-                "Internal Server Error",
+                INTERNAL_ERROR,
                 None,
             ),
         ];

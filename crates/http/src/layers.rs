@@ -26,7 +26,10 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::{error::detail, messages::OVERLOADED};
+use crate::{
+    error::detail,
+    messages::{BODY_TOO_LARGE, INTERNAL_ERROR, OVERLOADED},
+};
 
 /// Bodies over 64 KiB are refused with 413 (README: "HTTP surface").
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -107,7 +110,7 @@ pub fn apply(router: Router, limits: Limits) -> Router {
                 .layer(LoadShedLayer::new())
                 .layer(ConcurrencyLimitLayer::new(limits.max_concurrent_requests))
                 .layer(CatchPanicLayer::custom(|_| {
-                    detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                    detail(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
                 })),
         )
 }
@@ -184,7 +187,7 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
     }
     let (mut parts, _) = response.into_parts();
     let text = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "Request body too large",
+        StatusCode::PAYLOAD_TOO_LARGE => BODY_TOO_LARGE,
         _ => status.canonical_reason().unwrap_or("Error"),
     };
     parts.headers.remove(header::CONTENT_LENGTH);
