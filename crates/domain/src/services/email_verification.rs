@@ -483,7 +483,13 @@ mod tests {
         ports
             .mailer
             .expect_send()
-            .withf(|mail| mail.subject.contains("verified") && !mail.body.contains("111111"))
+            .withf(|mail| {
+                mail.subject.contains("verified")
+                    && mail
+                        .body
+                        .starts_with("alice@example.com is now the verified address")
+                    && !mail.body.contains("111111")
+            })
             .times(1)
             .returning(|_| Ok(()));
 
