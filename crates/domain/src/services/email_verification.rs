@@ -237,6 +237,16 @@ mod tests {
             )
         }
 
+        /// Verifying `code` for alice fails as an invalid code.
+        async fn assert_refused(self, code: &str) {
+            let err = self
+                .service()
+                .verify(&alice(), address(), otp(code))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+        }
+
         /// The cache holds the digest of `code`, on attempt number `attempt`.
         fn stored_code(&mut self, code: &str, attempt: u64) {
             let stored = digest(UserId(7), &address(), &otp(code));
@@ -350,20 +360,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn wrong_code_is_bad_request_and_keeps_the_code_before_the_cap() {
+    async fn wrong_code_is_refused_and_keeps_the_code_before_the_cap() {
         let mut ports = Ports::new();
         ports.stored_code("111111", 4);
         ports.cache.expect_delete().never();
         ports.cache.expect_take().never();
         ports.users.expect_set_verified_email().never();
 
-        let err = ports
-            .service()
-            .verify(&alice(), address(), otp("222222"))
-            .await
-            .unwrap_err();
-
-        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+        ports.assert_refused("222222").await;
     }
 
     #[tokio::test]
@@ -377,13 +381,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
 
-        let err = ports
-            .service()
-            .verify(&alice(), address(), otp("222222"))
-            .await
-            .unwrap_err();
-
-        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+        ports.assert_refused("222222").await;
     }
 
     #[tokio::test]
@@ -408,32 +406,20 @@ mod tests {
         ports.cache.expect_take().never();
         ports.users.expect_set_verified_email().never();
 
-        let err = ports
-            .service()
-            .verify(&alice(), address(), otp("111111"))
-            .await
-            .unwrap_err();
-
-        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+        ports.assert_refused("111111").await;
     }
 
     #[tokio::test]
-    async fn expired_or_never_issued_code_is_bad_request() {
+    async fn expired_or_never_issued_code_is_refused() {
         let mut ports = Ports::new();
         ports.cache.expect_get().returning(|_| Ok(None));
         ports.cache.expect_hit().never();
 
-        let err = ports
-            .service()
-            .verify(&alice(), address(), otp("111111"))
-            .await
-            .unwrap_err();
-
-        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+        ports.assert_refused("111111").await;
     }
 
     #[tokio::test]
-    async fn a_code_taken_by_a_concurrent_verify_is_bad_request() {
+    async fn a_code_taken_by_a_concurrent_verify_is_refused() {
         let mut ports = Ports::new();
         ports.stored_code("111111", 1);
         ports
@@ -444,13 +430,7 @@ mod tests {
         ports.users.expect_set_verified_email().never();
         ports.mailer.expect_send().never();
 
-        let err = ports
-            .service()
-            .verify(&alice(), address(), otp("111111"))
-            .await
-            .unwrap_err();
-
-        assert!(matches!(err, DomainError::InvalidOtp), "{err:?}");
+        ports.assert_refused("111111").await;
     }
 
     #[tokio::test]
