@@ -448,6 +448,15 @@ pub async fn status_and_json(response: Response) -> (u16, Value) {
     (status, body)
 }
 
+/// The `Retry-After` header of a 429, in seconds.
+pub fn retry_after_secs(response: &Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 pub const OTP_MARKER: &str = "verification code is ";
 
 /// The six-digit code in an OTP email.
