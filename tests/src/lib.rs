@@ -5,6 +5,7 @@
 
 pub mod mariadb;
 pub mod raw_http;
+pub mod services;
 pub mod smtp_sink;
 
 use std::{
@@ -16,7 +17,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use reqwest::{Client, Response};
+use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use todos_app::{
@@ -217,15 +218,14 @@ fn init_test_logging() {
 impl TestApp {
     /// The served OpenAPI document (`GET /openapi.json`, asserted 200).
     pub async fn openapi_document(&self) -> Value {
-        let response = self
-            .client
-            .get(self.url("/openapi.json"))
-            .send()
-            .await
-            .unwrap();
-        let (status, document) = status_and_json(response).await;
+        let (status, document) = status_and_json(self.get("/openapi.json").await).await;
         assert_eq!(status, 200);
         document
+    }
+
+    /// `GET /health/ready`: its status and JSON body.
+    pub async fn readiness(&self) -> (u16, Value) {
+        status_and_json(self.get("/health/ready").await).await
     }
 
     /// Graceful shutdown, as on SIGTERM; returns when the app has stopped.
@@ -236,6 +236,29 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// A plain `GET`, no token.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `method path` with `token` as the bearer, and `body` as JSON if any.
+    async fn authed(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
     }
 
     pub async fn sign_up(&self, username: &str, password: &str) -> Response {
@@ -267,22 +290,11 @@ impl TestApp {
     }
 
     pub async fn me(&self, token: &str) -> Response {
-        self.client
-            .get(self.url("/users/me"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.authed(Method::GET, "/users/me", token, None).await
     }
 
     pub async fn create_todo(&self, token: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url("/todos"))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.authed(Method::POST, "/todos", token, Some(body)).await
     }
 
     /// Creates a todo and returns its id.
@@ -297,40 +309,23 @@ impl TestApp {
     }
 
     pub async fn list_todos(&self, token: &str, query: &str) -> Response {
-        self.client
-            .get(self.url(&format!("/todos{query}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        let path = format!("/todos{query}");
+        self.authed(Method::GET, &path, token, None).await
     }
 
     pub async fn get_todo(&self, token: &str, id: &str) -> Response {
-        self.client
-            .get(self.url(&format!("/todos/{id}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        let path = format!("/todos/{id}");
+        self.authed(Method::GET, &path, token, None).await
     }
 
     pub async fn update_todo(&self, token: &str, id: &str, body: &Value) -> Response {
-        self.client
-            .patch(self.url(&format!("/todos/{id}")))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        let path = format!("/todos/{id}");
+        self.authed(Method::PATCH, &path, token, Some(body)).await
     }
 
     pub async fn delete_todo(&self, token: &str, id: &str) -> Response {
-        self.client
-            .delete(self.url(&format!("/todos/{id}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        let path = format!("/todos/{id}");
+        self.authed(Method::DELETE, &path, token, None).await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
@@ -361,23 +356,15 @@ impl TestApp {
     }
 
     pub async fn request_otp(&self, token: &str, email: &str) -> Response {
-        self.client
-            .post(self.url("/users/email/otp"))
-            .bearer_auth(token)
-            .json(&json!({ "email": email }))
-            .send()
+        let body = json!({ "email": email });
+        self.authed(Method::POST, "/users/email/otp", token, Some(&body))
             .await
-            .unwrap()
     }
 
     pub async fn verify_otp(&self, token: &str, email: &str, otp: &str) -> Response {
-        self.client
-            .post(self.url("/users/email/otp/verify"))
-            .bearer_auth(token)
-            .json(&json!({ "email": email, "otp": otp }))
-            .send()
+        let body = json!({ "email": email, "otp": otp });
+        self.authed(Method::POST, "/users/email/otp/verify", token, Some(&body))
             .await
-            .unwrap()
     }
 
     /// Every `.eml` file written so far to `to`, oldest first, waiting up
@@ -459,6 +446,15 @@ pub async fn status_and_json(response: Response) -> (u16, Value) {
     let body = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
     (status, body)
+}
+
+/// The `Retry-After` header of a 429, in seconds.
+pub fn retry_after_secs(response: &Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 pub const OTP_MARKER: &str = "verification code is ";

@@ -7,6 +7,8 @@ use std::{
     time::Duration,
 };
 
+use crate::services;
+
 pub struct PrivateMariaDb {
     dir: PathBuf,
     port: u16,
@@ -18,11 +20,8 @@ impl PrivateMariaDb {
     /// returns `None` where MariaDB is not installed (unless
     /// `TODOS_REQUIRE_SERVICES` is set, as in CI: then it panics).
     pub fn start(dir: &Path) -> Option<Self> {
-        if Command::new("mariadbd").arg("--version").output().is_err() {
-            if std::env::var_os("TODOS_REQUIRE_SERVICES").is_some() {
-                panic!("mariadbd is required here");
-            }
-            eprintln!("mariadbd is not installed: this test did not run");
+        if let Err(e) = Command::new("mariadbd").arg("--version").output() {
+            services::unavailable("mariadbd", format_args!("is not installed ({e})"));
             return None;
         }
         let data = dir.join("data");
@@ -40,11 +39,7 @@ impl PrivateMariaDb {
             .status()
             .expect("mariadb-install-db runs");
         assert!(status.success(), "mariadb-install-db failed");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = services::free_port();
         let mut db = Self {
             dir: dir.to_owned(),
             port,
@@ -85,13 +80,7 @@ impl PrivateMariaDb {
             .spawn()
             .expect("mariadbd starts");
         self.server = Some(server);
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("mariadbd did not listen on {}", self.port);
+        services::wait_until_listening("mariadbd", self.port, Duration::from_secs(10));
     }
 
     fn socket(&self) -> PathBuf {

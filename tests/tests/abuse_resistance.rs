@@ -9,7 +9,7 @@ use std::{
 use reqwest::Client;
 use serde_json::{Value, json};
 use todos_app::config::TrustedProxies;
-use todos_tests::{TestApp, spawn_app, spawn_app_with, status_and_json};
+use todos_tests::{TestApp, retry_after_secs, spawn_app, spawn_app_with, status_and_json};
 
 const PASSWORD: &str = "password123";
 
@@ -84,11 +84,7 @@ async fn a_burst_of_200_log_ins_checks_at_most_10_passwords() {
 
     // The slots are gone: now even the right password waits for the window.
     let response = app.log_in("alice", PASSWORD).await;
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after_secs(&response);
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     assert_eq!(
         status_and_json(response).await,

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use todos_persistence::DatabaseSettings;
-use todos_tests::{TestApp, mariadb::PrivateMariaDb, spawn_app_with, status_and_json};
+use todos_tests::{
+    TestApp, mariadb::PrivateMariaDb, services::recovers, spawn_app_with, status_and_json,
+};
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -71,16 +73,8 @@ async fn mariadb_stopped_and_restarted() {
     assert_database_down(&app, &token).await;
 
     mariadb.start_server();
-    let mut recovered = false;
-    for _ in 0..60 {
-        if app.list_todos(&token, "").await.status() == 200 {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
     assert!(
-        recovered,
+        recovers(async || app.list_todos(&token, "").await.status() == 200).await,
         "requests succeed again once the database is back"
     );
     let (status, todo) = status_and_json(app.get_todo(&token, &id.to_string()).await).await;
@@ -88,11 +82,5 @@ async fn mariadb_stopped_and_restarted() {
         (status, todo["contents"].clone()),
         (200, json!("survives the outage"))
     );
-    let response = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status_and_json(response).await.0, 200);
+    assert_eq!(app.readiness().await.0, 200);
 }

@@ -4,12 +4,24 @@
 use std::time::Duration;
 
 use serde_json::json;
-use todos_tests::{TestApp, otp_in, smtp_sink, spawn_app, spawn_app_with, status_and_json};
+use todos_tests::{
+    TestApp, otp_in, retry_after_secs, smtp_sink, spawn_app, spawn_app_with, status_and_json,
+};
 
 const ANN: &str = "ann@example.com";
 
 fn other_code(code: &str) -> String {
     format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
+}
+
+/// Sends `attempts` wrong codes for ANN, each refused with 400.
+async fn guess_wrong(app: &TestApp, token: &str, code: &str, attempts: usize) {
+    for _ in 0..attempts {
+        assert_eq!(
+            app.verify_otp(token, ANN, &other_code(code)).await.status(),
+            400
+        );
+    }
 }
 
 #[tokio::test]
@@ -55,14 +67,7 @@ async fn four_wrong_attempts_then_the_right_code_succeed() {
     let app = spawn_app().await;
     let token = app.token_for("ann").await;
     let code = app.otp_for(&token, ANN).await;
-    for _ in 0..4 {
-        assert_eq!(
-            app.verify_otp(&token, ANN, &other_code(&code))
-                .await
-                .status(),
-            400
-        );
-    }
+    guess_wrong(&app, &token, &code, 4).await;
     assert_eq!(app.verify_otp(&token, ANN, &code).await.status(), 200);
 }
 
@@ -71,14 +76,7 @@ async fn five_wrong_attempts_void_the_code() {
     let app = spawn_app().await;
     let token = app.token_for("ann").await;
     let code = app.otp_for(&token, ANN).await;
-    for _ in 0..5 {
-        assert_eq!(
-            app.verify_otp(&token, ANN, &other_code(&code))
-                .await
-                .status(),
-            400
-        );
-    }
+    guess_wrong(&app, &token, &code, 5).await;
     assert_eq!(app.verify_otp(&token, ANN, &code).await.status(), 400);
     let (_, me) = status_and_json(app.me(&token).await).await;
     assert_eq!(
@@ -92,27 +90,13 @@ async fn a_new_request_replaces_the_previous_code_and_resets_attempts() {
     let app = spawn_app().await;
     let token = app.token_for("ann").await;
     let first = app.otp_for(&token, ANN).await;
-    for _ in 0..4 {
-        assert_eq!(
-            app.verify_otp(&token, ANN, &other_code(&first))
-                .await
-                .status(),
-            400
-        );
-    }
+    guess_wrong(&app, &token, &first, 4).await;
     let second = app.otp_for(&token, ANN).await;
     if first != second {
         assert_eq!(app.verify_otp(&token, ANN, &first).await.status(), 400);
     }
     // Without a reset, the earlier attempts would void this code by now.
-    for _ in 0..3 {
-        assert_eq!(
-            app.verify_otp(&token, ANN, &other_code(&second))
-                .await
-                .status(),
-            400
-        );
-    }
+    guess_wrong(&app, &token, &second, 3).await;
     assert_eq!(app.verify_otp(&token, ANN, &second).await.status(), 200);
 }
 
@@ -146,11 +130,7 @@ async fn the_sixth_request_in_an_hour_is_429_with_retry_after() {
         );
     }
     let response = app.request_otp(&token, "ann9@example.com").await;
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after_secs(&response);
     assert!((3000..=3600).contains(&retry_after), "{retry_after}");
     assert_eq!(status_and_json(response).await.0, 429);
     assert!(app.emails_to("ann9@example.com", 0).await.is_empty());

@@ -71,27 +71,26 @@ async fn upgrade_and_log_in(with_user_id: bool) {
 
     let (status, list) = status_and_json(app.list_todos(&token, "").await).await;
     assert_eq!(status, 200);
-    let contents: Vec<Value> = list["todos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["contents"].clone())
-        .collect();
+    let column = |field: &str| -> Vec<Value> {
+        list["todos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t[field].clone())
+            .collect()
+    };
     assert_eq!(
-        contents,
+        column("contents"),
         vec![
             json!("FastAPI Section 0"),
             json!("FastAPI Section 1"),
             json!("FastAPI Section 2")
         ]
     );
-    let done: Vec<Value> = list["todos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["is_done"].clone())
-        .collect();
-    assert_eq!(done, vec![json!(true), json!(true), json!(false)]);
+    assert_eq!(
+        column("is_done"),
+        vec![json!(true), json!(true), json!(false)]
+    );
 
     let db = sea_orm::Database::connect(&url).await.unwrap();
     let admin = user::Entity::find().one(&db).await.unwrap().unwrap();

@@ -7,15 +7,14 @@
 //! are 404. Then each operation is driven into each outcome it can have,
 //! and the statuses seen must be exactly the documented ones.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    net::TcpListener,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use todos_app::config::RedisSettings;
-use todos_tests::{OTP_MARKER, TestApp, spawn_app, spawn_app_with, status_and_json};
+use todos_tests::{
+    OTP_MARKER, TestApp, services::free_port, spawn_app, spawn_app_with, status_and_json,
+};
 
 /// Methods probed on every documented path. HEAD is left out: HTTP makes
 /// it answer wherever GET does, and OpenAPI does not list it.
@@ -151,18 +150,10 @@ impl Observed {
         body: Option<&Value>,
     ) -> reqwest::Response {
         let mut request = app.client.request(method.clone(), app.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.unwrap();
-        self.0
-            .entry((method.to_string(), template.to_owned()))
-            .or_default()
-            .insert(response.status().as_u16());
-        response
+        self.send(method, template, token, request).await
     }
 
     /// Like [`Observed::call`], with a body over the 64 KiB limit.
@@ -174,11 +165,23 @@ impl Observed {
         path: &str,
         token: Option<&str>,
     ) {
-        let mut request = app
+        let request = app
             .client
             .request(method.clone(), app.url(path))
             .header("content-type", "application/json")
             .body(vec![b' '; 64 * 1024 + 1]);
+        self.send(method, template, token, request).await;
+    }
+
+    /// Sends `request`, with `token` as the bearer if any, and records its
+    /// status under `template`.
+    async fn send(
+        &mut self,
+        method: Method,
+        template: &str,
+        token: Option<&str>,
+        mut request: reqwest::RequestBuilder,
+    ) -> reqwest::Response {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -187,6 +190,7 @@ impl Observed {
             .entry((method.to_string(), template.to_owned()))
             .or_default()
             .insert(response.status().as_u16());
+        response
     }
 }
 
@@ -343,7 +347,7 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     let outage = spawn_app_with(|settings| {
         settings.redis = Some(RedisSettings::new(format!(
             "redis://127.0.0.1:{}/0",
-            closed_port()
+            free_port()
         )));
     })
     .await;
@@ -382,15 +386,6 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
-/// A loopback port with nothing listening on it.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn document_and_swagger_ui_are_served_without_auth() {
     let app = spawn_app().await;
@@ -403,7 +398,7 @@ async fn document_and_swagger_ui_are_served_without_auth() {
 
     // `/docs` redirects to `/docs/` so that the page's relative asset URLs resolve.
     for path in ["/docs", "/docs/"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.url().path(), "/docs/");
         assert!(
@@ -416,20 +411,12 @@ async fn document_and_swagger_ui_are_served_without_auth() {
     }
     // The assets are compiled in: nothing comes from elsewhere.
     for asset in ["swagger-ui.css", "swagger-ui-bundle.js"] {
-        let response = app
-            .client
-            .get(app.url(&format!("/docs/{asset}")))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get(&format!("/docs/{asset}")).await;
         assert_eq!(response.status(), 200, "{asset}");
     }
     let initializer = app
-        .client
-        .get(app.url("/docs/swagger-initializer.js"))
-        .send()
+        .get("/docs/swagger-initializer.js")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

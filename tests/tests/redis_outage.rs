@@ -2,7 +2,6 @@
 //! the cache); todo routes keep working; all recovers without a restart.
 
 use std::{
-    net::TcpListener,
     path::Path,
     process::{Child, Command, Stdio},
     time::Duration,
@@ -10,15 +9,11 @@ use std::{
 
 use serde_json::json;
 use todos_app::config::RedisSettings;
-use todos_tests::{OTP_MARKER, TestApp, spawn_app_with, status_and_json};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use todos_tests::{
+    OTP_MARKER, TestApp,
+    services::{self, free_port, recovers},
+    spawn_app_with, status_and_json,
+};
 
 fn app_on_redis(port: u16) -> impl FnOnce(&mut todos_app::Settings) {
     move |settings| {
@@ -59,19 +54,12 @@ fn start_redis(port: u16, dir: &Path) -> Option<Redis> {
         .spawn();
     match child {
         Ok(child) => {
-            for _ in 0..100 {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(Redis(child));
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            panic!("redis-server did not listen on {port}");
-        }
-        Err(e) if std::env::var_os("TODOS_REQUIRE_SERVICES").is_some() => {
-            panic!("redis-server is required here: {e}")
+            let redis = Redis(child);
+            services::wait_until_listening("redis-server", port, Duration::from_secs(5));
+            Some(redis)
         }
         Err(e) => {
-            eprintln!("redis-server not available ({e}): the outage test did not run");
+            services::unavailable("redis-server", format_args!("is not available ({e})"));
             None
         }
     }
@@ -102,13 +90,7 @@ async fn assert_cache_is_down(app: &TestApp, token: &str) {
         status_and_json(app.verify_otp(token, "ann@example.com", "123456").await).await;
     assert_eq!(status, 503, "{body}");
 
-    let response = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(response).await;
+    let (status, body) = app.readiness().await;
     assert_eq!(status, 503);
     assert_eq!(
         (&body["database"], &body["cache"]),
@@ -145,15 +127,10 @@ async fn redis_stopping_mid_run_fails_only_the_cache_routes_until_it_is_back() {
     assert_todos_still_work(&app, &token).await;
 
     let redis = start_redis(port, dir.path()).unwrap();
-    let mut recovered = false;
-    for _ in 0..60 {
-        if app.request_otp(&token, "ann@example.com").await.status() == 202 {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert!(recovered, "OTP requests work again once Redis is back");
+    assert!(
+        recovers(async || app.request_otp(&token, "ann@example.com").await.status() == 202).await,
+        "OTP requests work again once Redis is back"
+    );
     // Let the codes already asked for arrive before asking for the next.
     let sent = app
         .emails_containing("ann@example.com", OTP_MARKER, 2)
@@ -166,14 +143,8 @@ async fn redis_stopping_mid_run_fails_only_the_cache_routes_until_it_is_back() {
             .status(),
         200
     );
-    let response = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        status_and_json(response).await,
+        app.readiness().await,
         (200, json!({ "database": "ok", "cache": "ok" }))
     );
     drop(redis);

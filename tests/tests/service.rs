@@ -6,22 +6,15 @@ use todos_tests::{spawn_app, status_and_json};
 #[tokio::test]
 async fn root_answers_pong() {
     let app = spawn_app().await;
-    let (status, body) = status_and_json(app.client.get(app.url("/")).send().await.unwrap()).await;
+    let (status, body) = status_and_json(app.get("/").await).await;
     assert_eq!((status, body), (200, json!({ "ping": "pong" })));
 }
 
 #[tokio::test]
 async fn readiness_reports_database_and_cache() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(response).await;
     assert_eq!(
-        (status, body),
+        app.readiness().await,
         (200, json!({ "database": "ok", "cache": "ok" }))
     );
 }
@@ -29,14 +22,8 @@ async fn readiness_reports_database_and_cache() {
 #[tokio::test]
 async fn unknown_route_and_wrong_method_speak_json() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/no/such/route"))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        status_and_json(response).await,
+        status_and_json(app.get("/no/such/route").await).await,
         (404, json!({ "detail": "Not Found" }))
     );
 
@@ -50,7 +37,7 @@ async fn unknown_route_and_wrong_method_speak_json() {
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/")).send().await.unwrap();
+    let response = app.get("/").await;
     assert!(response.headers().contains_key("x-request-id"));
 
     let response = app

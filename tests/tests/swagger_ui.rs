@@ -6,7 +6,6 @@
 //! unless `TODOS_REQUIRE_SERVICES` is set (CI installs it and sets that).
 
 use std::{
-    net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -15,7 +14,7 @@ use std::{
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element, wd::Capabilities};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-use todos_tests::{TestApp, spawn_app};
+use todos_tests::{TestApp, services, spawn_app};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -208,20 +207,13 @@ impl Chromedriver {
     /// the environment does not require it.
     fn start() -> Option<Self> {
         if !Path::new(CHROMEDRIVER).exists() {
-            if std::env::var_os("TODOS_REQUIRE_SERVICES").is_some() {
-                panic!("{CHROMEDRIVER} is required here: apt-get install chromium chromium-driver");
-            }
-            eprintln!(
-                "SKIPPED: {CHROMEDRIVER} not found; install the Debian packages \
-                 `chromium chromium-driver` to run the Swagger UI browser test"
+            services::unavailable(
+                CHROMEDRIVER,
+                "is not installed (apt-get install chromium chromium-driver)",
             );
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = services::free_port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -229,14 +221,7 @@ impl Chromedriver {
             .spawn()
             .expect("chromedriver starts");
         let driver = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        services::wait_until_listening("chromedriver", port, Duration::from_secs(10));
         Some(driver)
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use todos_tests::{spawn_app, status_and_json};
+use todos_tests::{retry_after_secs, spawn_app, status_and_json};
 
 #[tokio::test]
 async fn sign_up_log_in_and_me() {
@@ -207,11 +207,7 @@ async fn ten_failed_log_ins_lock_the_username_for_the_window() {
     }
     for password in ["wrong-password", "password123"] {
         let response = app.log_in("ann", password).await;
-        let retry_after: u64 = response.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let retry_after = retry_after_secs(&response);
         assert!((800..=900).contains(&retry_after), "{retry_after}");
         assert_eq!(
             status_and_json(response).await,

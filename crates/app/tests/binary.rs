@@ -1,20 +1,19 @@
 //! The real `todos` binary: subcommands, the `listening on` line,
 //! configuration errors and graceful shutdown.
 
-use std::{path::Path, process::Stdio, time::Duration};
+mod support;
+
+use std::path::Path;
 
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use support::{Server, serve};
+use tokio::process::Command;
 
 const SECRET: &str = "binary-test-secret-of-at-least-32-bytes";
 
 /// The binary with a clean configuration, run in `dir`.
 fn todos(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_todos"));
-    command.current_dir(dir).kill_on_drop(true);
+    let mut command = support::todos_in(dir);
     for var in [
         "TODOS_ADDR",
         "DATABASE_URL",
@@ -33,36 +32,6 @@ fn todos(dir: &Path) -> Command {
     command
 }
 
-struct Server {
-    child: Child,
-    address: String,
-}
-
-/// Starts `todos serve` on a free port and waits for its `listening on` line.
-async fn serve(mut command: Command) -> Server {
-    let mut child = command
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("listening line within 30 s")
-        .unwrap()
-        .expect("a line on stdout");
-    let address = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    assert!(
-        !address.ends_with(":0"),
-        "the real port is printed: {address}"
-    );
-    Server { child, address }
-}
-
 impl Server {
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         reqwest::Client::builder()
@@ -75,19 +44,6 @@ impl Server {
             .await
             .unwrap()
     }
-
-    async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().unwrap().to_string();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
-            .await
-            .expect("exits within 15 s of SIGTERM")
-            .unwrap()
-    }
 }
 
 #[tokio::test]
@@ -95,7 +51,7 @@ async fn serves_on_the_default_sqlite_file_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = todos(dir.path());
     command.env("JWT_SECRET", SECRET);
-    let server = serve(command).await;
+    let mut server = serve(command).await;
 
     let body: Value = reqwest::get(format!("{}/", server.address))
         .await
@@ -143,17 +99,20 @@ async fn migrate_then_create_user_then_log_in() {
             .success()
     );
 
-    let output = todos(dir.path())
-        .args([
-            "create-user",
-            "--username",
-            "admin",
-            "--password",
-            "password123",
-        ])
-        .output()
-        .await
-        .unwrap();
+    let create_admin = || async {
+        todos(dir.path())
+            .args([
+                "create-user",
+                "--username",
+                "admin",
+                "--password",
+                "password123",
+            ])
+            .output()
+            .await
+            .unwrap()
+    };
+    let output = create_admin().await;
     assert!(
         output.status.success(),
         "{}",
@@ -165,22 +124,12 @@ async fn migrate_then_create_user_then_log_in() {
         "{stdout}"
     );
 
-    let output = todos(dir.path())
-        .args([
-            "create-user",
-            "--username",
-            "admin",
-            "--password",
-            "password123",
-        ])
-        .output()
-        .await
-        .unwrap();
+    let output = create_admin().await;
     assert!(!output.status.success(), "a taken name fails");
 
     let mut command = todos(dir.path());
     command.env("JWT_SECRET", SECRET);
-    let server = serve(command).await;
+    let mut server = serve(command).await;
     let response = server
         .post(
             "/users/log-in",
@@ -223,7 +172,7 @@ async fn the_secret_can_come_from_a_file_and_tokens_survive_a_restart() {
         serve(command)
     };
 
-    let server = start().await;
+    let mut server = start().await;
     let credentials = json!({ "username": "keeper", "password": "password123" });
     assert_eq!(
         server
@@ -241,7 +190,7 @@ async fn the_secret_can_come_from_a_file_and_tokens_survive_a_restart() {
     let token = token["access_token"].as_str().unwrap().to_owned();
     assert_eq!(server.terminate().await.code(), Some(0));
 
-    let server = start().await;
+    let mut server = start().await;
     let response = reqwest::Client::new()
         .get(format!("{}/users/me", server.address))
         .bearer_auth(&token)
@@ -280,7 +229,7 @@ async fn production_refuses_to_start_without_a_secret_or_a_shared_cache() {
         .env("JWT_SECRET", SECRET)
         .env("TODOS_INSTANCES", "2")
         .env("REDIS_URL", "redis://127.0.0.1:1/0");
-    let server = serve(ready).await;
+    let mut server = serve(ready).await;
     assert_eq!(server.terminate().await.code(), Some(0));
 }
 
@@ -351,6 +300,6 @@ async fn clashing_email_addresses_refuse_to_start_and_are_listed() {
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("no verified email address"));
     let mut command = todos(dir.path());
     command.env("JWT_SECRET", SECRET);
-    let server = serve(command).await;
+    let mut server = serve(command).await;
     assert_eq!(server.terminate().await.code(), Some(0));
 }

@@ -1,42 +1,27 @@
 //! Crash safety on SQLite: a burst of POST /todos, SIGKILL mid-burst, a
 //! restart, and every todo that was answered 201 is there, intact.
 
+mod support;
+
 use std::{
-    process::Stdio,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use support::{Server, serve};
 
 const SECRET: &str = "crash-test-signing-key-0123456789abcdefgh";
 
-async fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_todos"))
-        .current_dir(dir)
+/// `todos serve` on a SQLite file in `dir`.
+async fn start(dir: &std::path::Path) -> Server {
+    let mut command = support::todos_in(dir);
+    command
         .env_remove("DATABASE_URL")
         .env_remove("REDIS_URL")
         .env("JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    (
-        child,
-        line.strip_prefix("listening on ").unwrap().to_owned(),
-    )
+        .env("RUST_LOG", "warn");
+    serve(command).await
 }
 
 async fn log_in(client: &reqwest::Client, base: &str, credentials: &Value) -> String {
@@ -55,7 +40,8 @@ async fn log_in(client: &reqwest::Client, base: &str, credentials: &Value) -> St
 #[tokio::test]
 async fn every_acknowledged_todo_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, base) = start(dir.path()).await;
+    let mut server = start(dir.path()).await;
+    let base = server.address.clone();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let credentials = json!({ "username": "crash", "password": "password123" });
     client
@@ -104,12 +90,13 @@ async fn every_acknowledged_todo_survives_sigkill() {
     while acknowledged.lock().unwrap().len() < 50 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    server.start_kill().unwrap();
-    server.wait().await.unwrap();
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
     writers.join_all().await;
     let acknowledged = acknowledged.lock().unwrap().clone();
 
-    let (mut server, base) = start(dir.path()).await;
+    let mut server = start(dir.path()).await;
+    let base = server.address.clone();
     let token = log_in(&client, &base, &credentials).await;
     let list: Value = client
         .get(format!("{base}/todos"))
@@ -144,6 +131,6 @@ async fn every_acknowledged_todo_survives_sigkill() {
         acknowledged.len(),
         stored.len()
     );
-    server.start_kill().unwrap();
-    let _ = server.wait().await;
+    server.child.start_kill().unwrap();
+    let _ = server.child.wait().await;
 }

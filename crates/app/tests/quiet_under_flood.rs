@@ -2,46 +2,25 @@
 //! at `RUST_LOG=warn`, under sign-ups that overflow the password-hashing
 //! queue, writes a few lines, not one per 503 (README: "Abuse resistance").
 
+mod support;
+
 use std::{process::Stdio, time::Duration};
 
 use serde_json::json;
-use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, BufReader},
-    process::Command,
-    time::Instant,
-};
+use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_are_counted_not_logged_one_by_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_todos"))
-        .current_dir(dir.path())
+    let mut command = support::todos_in(dir.path());
+    command
         .env_clear()
         .env("RUST_LOG", "warn")
         .env("TODOS_SIGNUP_LIMIT", "0")
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut stderr = child.stderr.take().unwrap();
-    let log = tokio::spawn(async move {
-        let mut all = String::new();
-        stderr.read_to_string(&mut all).await.unwrap();
-        all
-    });
-    let mut first = String::new();
-    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut first))
-        .await
-        .unwrap()
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+        .stderr(Stdio::piped());
+    let mut server = support::serve(command).await;
+    let log = server.stderr.take().unwrap();
+    let base = server.address.clone();
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let until = Instant::now() + Duration::from_secs(3);
@@ -62,7 +41,7 @@ async fn refusals_are_counted_not_logged_one_by_one() {
         });
     }
     let refused: usize = flood.join_all().await.into_iter().sum();
-    drop(child); // killed: the log is complete
+    drop(server); // killed: the log is complete
 
     let log = log.await.unwrap();
     let lines = log.lines().count();

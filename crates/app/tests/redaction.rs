@@ -2,13 +2,12 @@
 //! with `RUST_LOG=debug`, and no password, hash, token, OTP or signing key
 //! used in it may appear anywhere in its output.
 
+mod support;
+
 use std::{process::Stdio, time::Duration};
 
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, BufReader},
-    process::Command,
-};
+use tokio::io::AsyncReadExt;
 
 const SECRET: &str = "redaction-test-signing-key-0123456789abcdef";
 const PASSWORD: &str = "correct-horse-battery-staple";
@@ -18,36 +17,16 @@ const WRONG_PASSWORD: &str = "wrong-horse-battery-staple";
 async fn debug_logs_of_a_full_flow_hold_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let mail_dir = dir.path().join("mail");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_todos"))
-        .current_dir(dir.path())
+    let mut command = support::todos_in(dir.path());
+    command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "debug")
         .env("JWT_SECRET", SECRET)
         .env("TODOS_MAIL_DIR", &mail_dir)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr_reader = tokio::spawn(async move {
-        let mut all = String::new();
-        stderr.read_to_string(&mut all).await.unwrap();
-        all
-    });
-    let mut first = String::new();
-    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut first))
-        .await
-        .unwrap()
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+        .stderr(Stdio::piped());
+    let mut server = support::serve(command).await;
+    let base = server.address.clone();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let post = |path: &str, body: Value, token: Option<&str>| {
         let mut request = client.post(format!("{base}{path}")).json(&body);
@@ -122,18 +101,13 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
         200
     );
 
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(15), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    server.terminate().await;
+    // All it wrote: the `listening on` line (read by `serve`), the rest of
+    // stdout and the log on stderr.
     let mut rest = String::new();
-    stdout.read_to_string(&mut rest).await.unwrap();
-    let output = format!("{first}{rest}{}", stderr_reader.await.unwrap());
+    server.stdout.read_to_string(&mut rest).await.unwrap();
+    let log = server.stderr.take().unwrap().await.unwrap();
+    let output = format!("listening on {base}\n{rest}{log}");
 
     assert!(
         output.contains("DEBUG"),

@@ -1,0 +1,88 @@
+//! Runs the real `todos` binary for the binary tests (`mod support;` in each):
+//! starting `serve` and reading its address is written once here, and each
+//! test sets only the environment it is about.
+
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, BufReader},
+    process::{Child, ChildStdout, Command},
+    task::JoinHandle,
+};
+
+/// The binary, run in `dir` and killed if the test drops it; the
+/// environment is inherited until the caller changes it.
+pub fn todos_in(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_todos"));
+    command.current_dir(dir).kill_on_drop(true);
+    command
+}
+
+/// A running `todos serve`.
+pub struct Server {
+    pub child: Child,
+    /// `http://127.0.0.1:<port>`, from its `listening on` line.
+    pub address: String,
+    /// Its stdout after that line.
+    pub stdout: BufReader<ChildStdout>,
+    /// Where the command pipes stderr: all of it (the log), read from the
+    /// start so that a full pipe never stalls the binary; ends when it exits.
+    pub stderr: Option<JoinHandle<String>>,
+}
+
+/// Runs `command` (see [`todos_in`]) as `serve` on a free loopback port and
+/// waits up to 30 s for the `listening on` line, which names the real port.
+pub async fn serve(mut command: Command) -> Server {
+    let mut child = command
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let stderr = child.stderr.take().map(|mut stderr| {
+        tokio::spawn(async move {
+            let mut all = String::new();
+            stderr.read_to_string(&mut all).await.unwrap();
+            all
+        })
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line))
+        .await
+        .expect("listening line within 30 s")
+        .expect("stdout is readable");
+    let address = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(
+        !address.ends_with(":0"),
+        "the real port is printed: {address}"
+    );
+    Server {
+        child,
+        address,
+        stdout,
+        stderr,
+    }
+}
+
+impl Server {
+    /// SIGTERM, as a service manager stops it; its exit status, within 15 s.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("exits within 15 s of SIGTERM")
+            .unwrap()
+    }
+}
