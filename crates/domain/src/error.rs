@@ -29,6 +29,10 @@ pub enum DomainError {
     #[error("no such todo")]
     TodoNotFound,
 
+    /// The user has no live session with this id.
+    #[error("no such session")]
+    SessionNotFound,
+
     /// An account with this name, or one that looks the same, exists.
     #[error("the username is taken")]
     UsernameTaken,

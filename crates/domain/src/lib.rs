@@ -35,6 +35,7 @@ mod log_limit;
 mod policy;
 pub mod ports;
 pub mod services;
+mod session;
 mod todo;
 mod user;
 
@@ -42,21 +43,23 @@ pub use client::ClientAddress;
 pub use email::{Email, EmailAddress, EmailKey, Otp};
 pub use error::{BoxError, DomainError};
 pub use log_limit::OncePerSecond;
-pub use policy::{LoginPolicy, OtpPolicy, Policies, SignUpPolicy};
+pub use policy::{LoginPolicy, OtpPolicy, Policies, SessionPolicy, SignUpPolicy};
 pub use ports::{
-    Cache, HealthProbe, Hit, Mailer, OtpGenerator, PasswordCheck, PasswordHasher, TodoRepository,
-    TokenCodec, UserRepository,
+    Cache, HealthProbe, Hit, IssuedToken, Mailer, OtpGenerator, PasswordCheck, PasswordHasher,
+    SessionRepository, TodoRepository, TokenCodec, TokenSubject, UserRepository,
 };
 pub use services::{
-    authentication::Authentication,
+    authentication::{Authenticated, Authentication},
     email_verification::{EmailVerification, RandomOtpGenerator},
     limits::Reservation,
     log_in::LogIn,
     login_throttle::LoginThrottle,
+    sessions::{Sessions, Tokens},
     sign_up::SignUp,
     sign_up_limit::SignUpLimit,
     todos::Todos,
 };
+pub use session::{RefreshDigest, RefreshToken, Rotation, Session, SessionId};
 pub use todo::{NewTodo, SortOrder, Todo, TodoContents, TodoId};
 pub use user::{
     AccessToken, Credentials, LoginName, NewPassword, Password, PasswordHash, User, UserId,
@@ -75,5 +78,5 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(any(test, feature = "mock"))]
 pub use ports::{
     MockCache, MockHealthProbe, MockMailer, MockOtpGenerator, MockPasswordHasher,
-    MockTodoRepository, MockTokenCodec, MockUserRepository,
+    MockSessionRepository, MockTodoRepository, MockTokenCodec, MockUserRepository,
 };

@@ -31,6 +31,8 @@ pub struct Policies {
     pub login: LoginPolicy,
     /// Sign-ups per client address.
     pub sign_up: SignUpPolicy,
+    /// Sessions (log-in to log-out).
+    pub session: SessionPolicy,
 }
 
 impl Default for Policies {
@@ -40,6 +42,7 @@ impl Default for Policies {
             otp: OtpPolicy::default(),
             login: LoginPolicy::default(),
             sign_up: SignUpPolicy::default(),
+            session: SessionPolicy::default(),
         }
     }
 }
@@ -112,6 +115,22 @@ impl Default for SignUpPolicy {
         Self {
             per_client: 20,
             window: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session's lifetime from log-in (30 days); refreshing does not
+    /// extend it, and no access token outlives it.
+    pub lifetime: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            lifetime: Duration::from_secs(30 * 24 * 60 * 60),
         }
     }
 }

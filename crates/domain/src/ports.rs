@@ -2,13 +2,14 @@
 //! other crates (`todos-persistence`, `todos-auth`, …); tests use the
 //! generated `Mock*` types.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
 use crate::{
     AccessToken, Credentials, DomainError, Email, EmailAddress, LoginName, NewPassword, NewTodo,
-    Otp, Password, PasswordHash, SortOrder, Todo, TodoId, User, UserId, Username, UsernameSkeleton,
+    Otp, Password, PasswordHash, RefreshDigest, Rotation, Session, SessionId, SortOrder, Todo,
+    TodoId, User, UserId, Username, UsernameSkeleton,
 };
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -89,15 +90,75 @@ pub trait PasswordHasher: Send + Sync {
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<PasswordCheck>;
 }
 
+/// Issues and checks the signed access tokens of sessions.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
-/// Issues and checks the signed access tokens that log-in hands out.
 pub trait TokenCodec: Send + Sync {
-    /// A signed token naming `username` as its subject.
-    fn issue(&self, username: &str) -> Result<AccessToken>;
+    /// A signed token of `username` in `session`, valid for the codec's
+    /// lifetime but never past `until` (the session's end).
+    fn issue(&self, username: &str, session: &SessionId, until: SystemTime) -> Result<IssuedToken>;
 
-    /// The username the token was issued to, or [`DomainError::NotAuthenticated`]
+    /// Whom the token was issued to, or [`DomainError::NotAuthenticated`]
     /// for any token that is malformed, forged, of another algorithm or expired.
-    fn subject(&self, token: &str) -> Result<String>;
+    fn subject(&self, token: &str) -> Result<TokenSubject>;
+}
+
+/// A freshly signed access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The token.
+    pub token: AccessToken,
+    /// How long it is valid (its `exp` − `iat`).
+    pub expires_in: Duration,
+}
+
+/// What a valid access token says about its holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSubject {
+    /// The user's name (`sub`).
+    pub username: String,
+    /// The session (`sid`); `None` in tokens issued before sessions existed.
+    pub session: Option<SessionId>,
+}
+
+/// Where sessions are stored. Times are compared by the caller's `now`.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session with the digest of its first refresh token.
+    async fn create(&self, session: &Session, refresh: &RefreshDigest) -> Result<()>;
+
+    /// The user of this exact name and, when it is theirs, the session
+    /// `id` (ended or not), read in one statement: the bearer check costs
+    /// no more than reading the user.
+    async fn find_user_and_session(
+        &self,
+        username: &LoginName,
+        id: &SessionId,
+    ) -> Result<Option<(User, Option<Session>)>>;
+
+    /// The user's live sessions at `now`, newest first.
+    async fn list_live(&self, user: UserId, now: SystemTime) -> Result<Vec<Session>>;
+
+    /// Ends the user's session `id` if it is live; `false` when there is
+    /// no such live session of theirs.
+    async fn end(&self, user: UserId, id: &SessionId, now: SystemTime) -> Result<bool>;
+
+    /// Ends every live session of the user.
+    async fn end_all(&self, user: UserId, now: SystemTime) -> Result<()>;
+
+    /// Spends `presented` and makes `next` the session's refresh token, in
+    /// one atomic step: of concurrent rotations with one token, one wins.
+    /// A token spent before ends its session ([`Rotation::Reused`]).
+    async fn rotate(
+        &self,
+        presented: &RefreshDigest,
+        next: &RefreshDigest,
+        now: SystemTime,
+    ) -> Result<Rotation>;
+
+    /// Deletes sessions that ended or expired before `now`, with their
+    /// spent tokens; how many.
+    async fn purge(&self, now: SystemTime) -> Result<u64>;
 }
 
 /// A dependency that readiness reports on (database, cache).

@@ -3,17 +3,17 @@
 use std::sync::Arc;
 
 use crate::{
-    AccessToken, ClientAddress, DomainError, LoginName, LoginThrottle, NewPassword, Password,
-    PasswordCheck, PasswordHasher, TokenCodec, UserRepository,
+    ClientAddress, DomainError, LoginName, LoginThrottle, NewPassword, Password, PasswordCheck,
+    PasswordHasher, Sessions, Tokens, UserRepository,
 };
 
-/// Checks a password and issues an access token, under the log-in
+/// Checks a password and starts a session, under the log-in
 /// throttle when one is set.
 #[derive(Clone)]
 pub struct LogIn {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
-    tokens: Arc<dyn TokenCodec>,
+    sessions: Sessions,
     throttle: Option<LoginThrottle>,
 }
 
@@ -22,12 +22,12 @@ impl LogIn {
     pub fn new(
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
-        tokens: Arc<dyn TokenCodec>,
+        sessions: Sessions,
     ) -> Self {
         Self {
             users,
             hasher,
-            tokens,
+            sessions,
             throttle: None,
         }
     }
@@ -38,7 +38,7 @@ impl LogIn {
         self
     }
 
-    /// An access token for the user, or [`DomainError::UserNotFound`] for
+    /// A new session's tokens for the user, or [`DomainError::UserNotFound`] for
     /// an unknown name and [`DomainError::NotAuthenticated`] for a wrong
     /// password, as the old service told them apart. The attempt is
     /// counted by the log-in throttle before anything is looked up
@@ -51,7 +51,7 @@ impl LogIn {
         username: &LoginName,
         password: Password,
         client: ClientAddress,
-    ) -> Result<AccessToken, DomainError> {
+    ) -> Result<Tokens, DomainError> {
         let Some(throttle) = &self.throttle else {
             return self.check_password(username, password).await;
         };
@@ -70,7 +70,7 @@ impl LogIn {
         &self,
         username: &LoginName,
         password: Password,
-    ) -> Result<AccessToken, DomainError> {
+    ) -> Result<Tokens, DomainError> {
         let credentials = self
             .users
             .find_credentials(username)
@@ -102,7 +102,7 @@ impl LogIn {
                 }
             }
         }
-        self.tokens.issue(&credentials.user.username)
+        self.sessions.start(&credentials.user).await
     }
 }
 
@@ -112,8 +112,8 @@ mod tests {
 
     use super::*;
     use crate::{
-        Credentials, MockCache, MockPasswordHasher, MockTokenCodec, MockUserRepository,
-        PasswordHash, Policies, UserId,
+        AccessToken, Credentials, IssuedToken, MockCache, MockPasswordHasher,
+        MockSessionRepository, MockTokenCodec, MockUserRepository, PasswordHash, Policies, UserId,
         services::fixtures::{alice, client},
     };
 
@@ -129,7 +129,21 @@ mod tests {
         hasher: MockPasswordHasher,
         tokens: MockTokenCodec,
     ) -> LogIn {
-        LogIn::new(Arc::new(users), Arc::new(hasher), Arc::new(tokens))
+        let mut repo = MockSessionRepository::new();
+        repo.expect_create().returning(|_, _| Ok(()));
+        let sessions = Sessions::new(Arc::new(repo), Arc::new(tokens), &Policies::default());
+        LogIn::new(Arc::new(users), Arc::new(hasher), sessions)
+    }
+
+    fn signed(
+        _: &str,
+        _: &crate::SessionId,
+        _: std::time::SystemTime,
+    ) -> Result<IssuedToken, DomainError> {
+        Ok(IssuedToken {
+            token: AccessToken::new("signed".into()),
+            expires_in: std::time::Duration::from_secs(60),
+        })
     }
 
     #[tokio::test]
@@ -192,8 +206,8 @@ mod tests {
         let mut tokens = MockTokenCodec::new();
         tokens
             .expect_issue()
-            .with(eq("alice"))
-            .returning(|_| Ok(AccessToken::new("signed".into())));
+            .withf(|name, _, _| name == "alice")
+            .returning(signed);
 
         let token = log_in(users, hasher, tokens)
             .log_in(
@@ -204,7 +218,7 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(token.expose(), "signed");
+        assert_eq!(token.access_token.expose(), "signed");
     }
 
     #[tokio::test]
@@ -228,9 +242,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(PasswordHash::new("$argon2id$new".into())));
         let mut tokens = MockTokenCodec::new();
-        tokens
-            .expect_issue()
-            .returning(|_| Ok(AccessToken::new("signed".into())));
+        tokens.expect_issue().returning(signed);
 
         let token = log_in(users, hasher, tokens)
             .log_in(
@@ -241,7 +253,7 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(token.expose(), "signed");
+        assert_eq!(token.access_token.expose(), "signed");
     }
 
     fn alice_with_hash(hash: &'static str) -> MockUserRepository {
@@ -264,9 +276,7 @@ mod tests {
 
     fn issuing() -> MockTokenCodec {
         let mut tokens = MockTokenCodec::new();
-        tokens
-            .expect_issue()
-            .returning(|_| Ok(AccessToken::new("signed".into())));
+        tokens.expect_issue().returning(signed);
         tokens
     }
 
@@ -290,7 +300,7 @@ mod tests {
         cache
     }
 
-    async fn log_in_alice(accounts: &LogIn) -> Result<AccessToken, DomainError> {
+    async fn log_in_alice(accounts: &LogIn) -> Result<Tokens, DomainError> {
         accounts
             .log_in(
                 &LoginName::parse("alice").unwrap(),
@@ -385,10 +395,8 @@ mod tests {
             })
         });
         let mut tokens = MockTokenCodec::new();
-        tokens
-            .expect_issue()
-            .returning(|_| Ok(AccessToken::new("signed".into())));
+        tokens.expect_issue().returning(signed);
         let token = log_in_alice(&log_in(users, hasher, tokens)).await.unwrap();
-        assert_eq!(token.expose(), "signed");
+        assert_eq!(token.access_token.expose(), "signed");
     }
 }

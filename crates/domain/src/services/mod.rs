@@ -5,6 +5,7 @@ pub mod email_verification;
 pub mod limits;
 pub mod log_in;
 pub mod login_throttle;
+pub mod sessions;
 pub mod sign_up;
 pub mod sign_up_limit;
 pub mod todos;
