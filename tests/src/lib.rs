@@ -94,6 +94,7 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
         database: DatabaseSettings::new(database_url),
         jwt_secret: Some(JwtSecret::new(JWT_SECRET).unwrap()),
         jwt_ttl: Duration::from_secs(3600),
+        session_lifetime: Duration::from_secs(30 * 86_400),
         redis: std::env::var("REDIS_URL").ok().map(|url| RedisSettings {
             // Each app gets its own keys on the shared server.
             key_prefix: format!("test:{}:", unique_suffix()),

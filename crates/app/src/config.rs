@@ -67,6 +67,11 @@ pub struct ServeArgs {
     #[arg(long, env = "JWT_TTL_SECS", default_value_t = 86_400)]
     pub jwt_ttl_secs: u64,
 
+    /// Session lifetime in seconds, from log-in: refresh tokens work this
+    /// long, and no access token outlives it.
+    #[arg(long, env = "TODOS_REFRESH_TTL_SECS", default_value_t = 30 * 86_400)]
+    pub refresh_ttl_secs: u64,
+
     /// `redis://host:port/db`; unset: an in-process cache.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
@@ -139,6 +144,8 @@ pub struct Settings {
     /// `None`: a random key per process (tokens die with it).
     pub jwt_secret: Option<JwtSecret>,
     pub jwt_ttl: Duration,
+    /// How long a session lasts from log-in (`TODOS_REFRESH_TTL_SECS`).
+    pub session_lifetime: Duration,
     /// `None`: the in-process cache.
     pub redis: Option<RedisSettings>,
     pub mail: MailSettings,
@@ -211,6 +218,8 @@ pub enum ConfigError {
     ProductionWithoutSharedCache,
     #[error("JWT_TTL_SECS must be between 1 and {MAX_TTL_SECS} (ten years)")]
     TtlOutOfRange,
+    #[error("TODOS_REFRESH_TTL_SECS must be between 1 and {MAX_TTL_SECS} (ten years)")]
+    RefreshTtlOutOfRange,
 }
 
 impl Settings {
@@ -218,6 +227,9 @@ impl Settings {
     pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
         if !(1..=MAX_TTL_SECS).contains(&args.jwt_ttl_secs) {
             return Err(ConfigError::TtlOutOfRange);
+        }
+        if !(1..=MAX_TTL_SECS).contains(&args.refresh_ttl_secs) {
+            return Err(ConfigError::RefreshTtlOutOfRange);
         }
         let jwt_secret = jwt_secret_from_env()?;
         if args.env == Environment::Production {
@@ -233,6 +245,7 @@ impl Settings {
             database: DatabaseSettings::new(args.database.database_url.clone()),
             jwt_secret,
             jwt_ttl: Duration::from_secs(args.jwt_ttl_secs),
+            session_lifetime: Duration::from_secs(args.refresh_ttl_secs),
             redis: args.redis_url.clone().map(RedisSettings::new),
             limits: Limits::default(),
             trusted_proxies: args.trusted_proxies.clone(),

@@ -8,6 +8,7 @@ mod email_duplicates;
 mod probes;
 mod serve;
 mod startup;
+mod sweep;
 pub mod telemetry;
 mod wiring;
 

@@ -4,7 +4,9 @@ use axum::Router;
 use todos_persistence::{DatabaseConnection, DatabaseSettings};
 use tokio::net::TcpListener;
 
-use crate::{Settings, background::BackgroundTasks, config::ConnectionLimits, serve, wiring};
+use crate::{
+    Settings, background::BackgroundTasks, config::ConnectionLimits, serve, sweep, wiring,
+};
 
 /// How long in-flight requests get to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -18,6 +20,7 @@ pub struct Application {
     connections: ConnectionLimits,
     db: DatabaseConnection,
     tasks: BackgroundTasks,
+    session_sweep: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -25,7 +28,9 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings.database).await?;
         let tasks = BackgroundTasks::default();
-        let router = todos_http::router(wiring::app_state(&settings, &db, &tasks)?);
+        let state = wiring::app_state(&settings, &db, &tasks)?;
+        let session_sweep = sweep::spawn(state.sessions.clone(), sweep::EVERY);
+        let router = todos_http::router(state);
         let listener = serve::bind(settings.addr)?;
         Ok(Self {
             listener,
@@ -33,6 +38,7 @@ impl Application {
             connections: settings.connections,
             db,
             tasks,
+            session_sweep,
         })
     }
 
@@ -66,6 +72,7 @@ impl Application {
                 server.abort();
             }
         }
+        self.session_sweep.abort();
         let unfinished = self.tasks.drain(BACKGROUND_GRACE).await;
         if unfinished > 0 {
             tracing::warn!(

@@ -7,13 +7,14 @@ use todos_auth::{Argon2Hasher, JwtCodec, JwtSecret};
 use todos_cache::{MemoryCache, RedisCache, RedisSettings};
 use todos_domain::{
     Authentication, Cache, EmailVerification, LogIn, LoginThrottle, Mailer, NewPassword,
-    PasswordHasher, Policies, RandomOtpGenerator, SignUp, SignUpLimit, SignUpPolicy, Todos, User,
-    Username,
+    PasswordHasher, Policies, RandomOtpGenerator, SessionPolicy, Sessions, SignUp, SignUpLimit,
+    SignUpPolicy, Todos, User, Username,
 };
 use todos_http::{AppState, Readiness};
 use todos_mail::{DirMailer, LogMailer, SmtpMailer};
 use todos_persistence::{
-    DatabaseConnection, DatabaseProbe, DatabaseSettings, SeaTodoRepository, SeaUserRepository,
+    DatabaseConnection, DatabaseProbe, DatabaseSettings, SeaSessionRepository, SeaTodoRepository,
+    SeaUserRepository,
 };
 
 use crate::{
@@ -39,6 +40,8 @@ pub(crate) fn app_state(
     let users = Arc::new(SeaUserRepository::new(db.clone()));
     let hasher = hasher();
     let tokens = Arc::new(JwtCodec::new(&secret, settings.jwt_ttl));
+    let session_store = Arc::new(SeaSessionRepository::new(db.clone()));
+    let sessions = Sessions::new(session_store.clone(), tokens.clone(), &policies);
     let cache = cache(settings.redis.as_ref()).context("cannot set up the cache")?;
     let mailer = Arc::new(QueuedMailer::new(
         mail_transports(&settings.mail).context("cannot set up mail")?,
@@ -47,9 +50,10 @@ pub(crate) fn app_state(
     Ok(AppState {
         sign_up: SignUp::new(users.clone(), hasher.clone())
             .with_limit(SignUpLimit::new(cache.clone(), &policies)),
-        log_in: LogIn::new(users.clone(), hasher, tokens.clone())
+        log_in: LogIn::new(users.clone(), hasher, sessions.clone())
             .with_throttle(LoginThrottle::new(cache.clone(), &policies)),
-        authentication: Authentication::new(users.clone(), tokens),
+        authentication: Authentication::new(users.clone(), session_store, tokens),
+        sessions,
         todos: Todos::new(Arc::new(SeaTodoRepository::new(db.clone()))),
         email_verification: EmailVerification::new(
             users,
@@ -73,6 +77,9 @@ fn policies(settings: &Settings) -> Policies {
         sign_up: SignUpPolicy {
             per_client: settings.signup_limit,
             ..SignUpPolicy::default()
+        },
+        session: SessionPolicy {
+            lifetime: settings.session_lifetime,
         },
         ..Policies::default()
     }

@@ -3,7 +3,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use todos_domain::{AccessToken, DomainError, TokenCodec};
+use todos_domain::{AccessToken, DomainError, IssuedToken, SessionId, TokenCodec, TokenSubject};
 
 /// HS256 needs a key at least as long as its output.
 const MIN_SECRET_BYTES: usize = 32;
@@ -47,6 +47,13 @@ impl std::fmt::Debug for JwtSecret {
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    /// The session; absent in tokens issued before sessions existed,
+    /// which authentication then refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    /// A unique id per token (128 random bits, hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
     /// Required: a token must say when it was issued.
     iat: u64,
     exp: u64,
@@ -55,7 +62,8 @@ struct Claims {
     nbf: Option<u64>,
 }
 
-/// HS256 tokens carrying `sub` (the username), `iat` and `exp`. Decoding
+/// HS256 tokens carrying `sub` (the username), `sid` (the session),
+/// `jti`, `iat` and `exp`. Decoding
 /// pins the algorithm, so `alg: none` and every other algorithm are refused.
 /// Beyond the signature, a token is refused when it is expired, not yet
 /// valid (`nbf`), issued in the future (`iat`), or valid for longer than
@@ -70,6 +78,7 @@ pub struct JwtCodec {
 }
 
 impl JwtCodec {
+    /// Signs with `secret`; tokens live `ttl` unless their session ends first.
     pub fn new(secret: &JwtSecret, ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
@@ -85,33 +94,42 @@ impl JwtCodec {
 }
 
 impl TokenCodec for JwtCodec {
-    fn issue(&self, username: &str) -> Result<AccessToken, DomainError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(DomainError::unexpected)?
-            .as_secs();
+    fn issue(
+        &self,
+        username: &str,
+        session: &SessionId,
+        until: SystemTime,
+    ) -> Result<IssuedToken, DomainError> {
+        let now = unix_seconds(SystemTime::now())?;
+        // An access token never outlives its session.
+        let exp = (now + self.ttl.as_secs()).min(unix_seconds(until)?.max(now));
+        let mut jti = [0u8; 16];
+        rand::rng().fill_bytes(&mut jti);
         let claims = Claims {
             sub: username.to_owned(),
+            sid: Some(session.as_str().to_owned()),
+            jti: Some(jti.iter().map(|byte| format!("{byte:02x}")).collect()),
             iat: now,
-            exp: now + self.ttl.as_secs(),
+            exp,
             nbf: None,
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map(AccessToken::new)
-            .map_err(DomainError::unexpected)
+            .map_err(DomainError::unexpected)?;
+        Ok(IssuedToken {
+            token,
+            expires_in: Duration::from_secs(exp - now),
+        })
     }
 
-    fn subject(&self, token: &str) -> Result<String, DomainError> {
+    fn subject(&self, token: &str) -> Result<TokenSubject, DomainError> {
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| {
                 tracing::debug!(reason = %e, "rejected bearer token");
                 DomainError::NotAuthenticated
             })?
             .claims;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(DomainError::unexpected)?
-            .as_secs();
+        let now = unix_seconds(SystemTime::now())?;
         if claims.iat > now.saturating_add(LEEWAY_SECS) {
             tracing::debug!("rejected bearer token: issued in the future");
             return Err(DomainError::NotAuthenticated);
@@ -120,8 +138,20 @@ impl TokenCodec for JwtCodec {
             tracing::debug!("rejected bearer token: valid for longer than the configured lifetime");
             return Err(DomainError::NotAuthenticated);
         }
-        Ok(claims.sub)
+        // A `sid` that cannot be a session id names no session: refused
+        // like a missing one, after the user check.
+        Ok(TokenSubject {
+            username: claims.sub,
+            session: claims.sid.as_deref().and_then(SessionId::parse),
+        })
     }
+}
+
+fn unix_seconds(time: SystemTime) -> Result<u64, DomainError> {
+    Ok(time
+        .duration_since(UNIX_EPOCH)
+        .map_err(DomainError::unexpected)?
+        .as_secs())
 }
 
 #[cfg(test)]
@@ -154,17 +184,76 @@ mod tests {
         assert!(JwtSecret::new(vec![1; 32]).is_ok());
     }
 
+    fn far_future() -> SystemTime {
+        SystemTime::now() + Duration::from_secs(365 * 86400)
+    }
+
+    fn issue(codec: &JwtCodec, username: &str) -> AccessToken {
+        codec
+            .issue(username, &SessionId::generate(), far_future())
+            .unwrap()
+            .token
+    }
+
+    fn claims_of(token: &AccessToken) -> Claims {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_required_spec_claims(&["exp", "sub", "iat"]);
+        decode::<Claims>(token.expose(), &DecodingKey::from_secret(&[1; 32]), &v)
+            .unwrap()
+            .claims
+    }
+
     #[test]
     fn issued_token_round_trips_with_claims() {
         let codec = JwtCodec::new(&secret(1), Duration::from_secs(86400));
-        let token = codec.issue("alice").unwrap();
-        assert_eq!(codec.subject(token.expose()).unwrap(), "alice");
+        let session = SessionId::generate();
+        let issued = codec.issue("alice", &session, far_future()).unwrap();
+        assert_eq!(
+            codec.subject(issued.token.expose()).unwrap(),
+            TokenSubject {
+                username: "alice".into(),
+                session: Some(session.clone()),
+            }
+        );
+        assert_eq!(issued.expires_in, Duration::from_secs(86400));
+        let claims = claims_of(&issued.token);
+        assert_eq!(claims.exp - claims.iat, 86400);
+        assert_eq!(claims.sid.as_deref(), Some(session.as_str()));
+        let jti = claims.jti.unwrap();
+        assert_eq!(jti.len(), 32);
+        assert_ne!(Some(jti), claims_of(&issue(&codec, "alice")).jti, "unique");
+    }
 
-        let mut v = Validation::new(Algorithm::HS256);
-        v.set_required_spec_claims(&["exp", "sub", "iat"]);
-        let data =
-            decode::<Claims>(token.expose(), &DecodingKey::from_secret(&[1; 32]), &v).unwrap();
-        assert_eq!(data.claims.exp - data.claims.iat, 86400);
+    #[test]
+    fn a_token_never_outlives_its_session() {
+        let codec = JwtCodec::new(&secret(1), Duration::from_secs(86400));
+        let until = SystemTime::now() + Duration::from_secs(100);
+        let issued = codec.issue("alice", &SessionId::generate(), until).unwrap();
+        let claims = claims_of(&issued.token);
+        assert!(
+            (99..=100).contains(&(claims.exp - claims.iat)),
+            "{claims:?}"
+        );
+        assert_eq!(issued.expires_in.as_secs(), claims.exp - claims.iat);
+    }
+
+    #[test]
+    fn a_token_without_a_session_names_none() {
+        let key = secret(1);
+        let codec = JwtCodec::new(&key, Duration::from_secs(60));
+        let t = now();
+        for claims in [
+            serde_json::json!({"sub": "alice", "iat": t, "exp": t + 60}),
+            serde_json::json!({"sub": "alice", "iat": t, "exp": t + 60, "sid": "../etc"}),
+        ] {
+            assert_eq!(
+                codec.subject(&forge(&claims, &key)).unwrap(),
+                TokenSubject {
+                    username: "alice".into(),
+                    session: None
+                }
+            );
+        }
     }
 
     #[test]
@@ -180,7 +269,7 @@ mod tests {
             serde_json::json!({"sub": "alice", "iat": t, "exp": t + 30, "nbf": t + LEEWAY_SECS - 1}),
         ] {
             assert_eq!(
-                codec.subject(&forge(&claims, &key)).unwrap(),
+                codec.subject(&forge(&claims, &key)).unwrap().username,
                 "alice",
                 "{claims}"
             );
@@ -192,7 +281,7 @@ mod tests {
         let key = secret(1);
         let codec = JwtCodec::new(&key, Duration::from_secs(60));
         let other = JwtCodec::new(&secret(2), Duration::from_secs(60));
-        let foreign = other.issue("alice").unwrap();
+        let foreign = issue(&other, "alice");
         let t = now();
         let unsigned = {
             let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"; // {"alg":"none","typ":"JWT"}

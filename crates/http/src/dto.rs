@@ -1,7 +1,7 @@
 //! Request and response bodies, shaped as the old FastAPI service's.
 
 use serde::{Deserialize, Serialize};
-use todos_domain::{AccessToken, Todo, User};
+use todos_domain::{Session, SessionId, Todo, Tokens, User};
 use utoipa::ToSchema;
 
 /// A new account: sign-up applies the full rules.
@@ -63,21 +63,81 @@ impl From<User> for SignUpOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl", "token_type": "bearer" }))]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl",
+    "token_type": "bearer",
+    "expires_in": 86400,
+    "refresh_token": "5f0c8a3e9b1d4c7a2e6f8b0d3a5c7e9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a"
+}))]
 pub struct TokenOut {
     /// An HS256 JWT: send it as `Authorization: Bearer <access_token>`.
     pub access_token: String,
     /// Always `bearer`.
     pub token_type: &'static str,
+    /// Seconds until `access_token` expires (its `exp` − `iat`).
+    pub expires_in: u64,
+    /// Opaque; POST it to /users/token/refresh for new tokens, once.
+    pub refresh_token: String,
 }
 
-impl From<AccessToken> for TokenOut {
-    fn from(token: AccessToken) -> Self {
+impl From<Tokens> for TokenOut {
+    fn from(tokens: Tokens) -> Self {
         Self {
-            access_token: token.expose().to_owned(),
+            access_token: tokens.access_token.expose().to_owned(),
             token_type: "bearer",
+            expires_in: tokens.expires_in.as_secs(),
+            refresh_token: tokens.refresh_token.expose().to_owned(),
         }
     }
+}
+
+/// Body of POST /users/token/refresh.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "refresh_token": "5f0c8a3e9b1d4c7a2e6f8b0d3a5c7e9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a" }))]
+pub struct RefreshIn {
+    /// The `refresh_token` of the last log-in or refresh.
+    pub refresh_token: String,
+}
+
+/// The signed-in user's live sessions, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsOut {
+    pub sessions: Vec<SessionOut>,
+}
+
+/// One live session.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "3f2a9c1e5b7d4f60a8c2e4b6d8f0a1c3",
+    "created_at": "2026-12-04T05:30:00Z",
+    "expires_at": "2027-01-03T05:30:00Z",
+    "current": true
+}))]
+pub struct SessionOut {
+    /// Opaque; DELETE /users/me/sessions/{id} ends it.
+    pub id: String,
+    /// When its log-in happened (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it ends by itself (RFC 3339, UTC).
+    pub expires_at: String,
+    /// Whether the request's own token belongs to it.
+    pub current: bool,
+}
+
+impl SessionOut {
+    pub fn new(session: Session, current: &SessionId) -> Self {
+        Self {
+            current: session.id == *current,
+            id: session.id.as_str().to_owned(),
+            created_at: rfc3339(session.created_at),
+            expires_at: rfc3339(session.expires_at),
+        }
+    }
+}
+
+/// UTC, whole seconds: `2026-12-04T05:30:00Z`.
+fn rfc3339(time: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -127,6 +127,7 @@ impl IntoResponse for ApiError {
             }
             DomainError::UserNotFound => detail(StatusCode::NOT_FOUND, "User Not Found"),
             DomainError::TodoNotFound => detail(StatusCode::NOT_FOUND, "ToDo Not Found"),
+            DomainError::SessionNotFound => detail(StatusCode::NOT_FOUND, "Session Not Found"),
             DomainError::UsernameTaken => detail(StatusCode::CONFLICT, "Username Already Taken"),
             DomainError::EmailTaken => detail(StatusCode::CONFLICT, "Email Already In Use"),
             DomainError::InvalidOtp => detail(StatusCode::BAD_REQUEST, "Bad Request"),
@@ -225,6 +226,7 @@ mod tests {
         let cases = [
             (DomainError::UserNotFound, 404, "User Not Found", None),
             (DomainError::TodoNotFound, 404, "ToDo Not Found", None),
+            (DomainError::SessionNotFound, 404, "Session Not Found", None),
             (
                 DomainError::UsernameTaken,
                 409,

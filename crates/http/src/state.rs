@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use crate::{extract::TrustedProxies, layers::Limits};
-use todos_domain::{Authentication, EmailVerification, HealthProbe, LogIn, SignUp, Todos};
+use todos_domain::{
+    Authentication, EmailVerification, HealthProbe, LogIn, Sessions, SignUp, Todos,
+};
 
 /// What handlers reach: the use cases, and the probes readiness reports on.
 #[derive(Clone)]
@@ -10,6 +12,8 @@ pub struct AppState {
     pub log_in: LogIn,
     /// Turns bearer tokens into users.
     pub authentication: Authentication,
+    /// Refresh, list and end sessions.
+    pub sessions: Sessions,
     pub todos: Todos,
     pub email_verification: EmailVerification,
     pub readiness: Readiness,

@@ -2,7 +2,7 @@ use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts},
 };
-use todos_domain::{DomainError, User};
+use todos_domain::{Authenticated, DomainError, User};
 
 use crate::{AppState, error::ApiError};
 
@@ -17,9 +17,25 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let CurrentSession(authenticated) =
+            CurrentSession::from_request_parts(parts, state).await?;
+        Ok(Self(authenticated.user))
+    }
+}
+
+/// The user and the session behind the request's bearer token, for the
+/// routes that act on the session itself (log-out, the session list).
+pub struct CurrentSession(pub Authenticated);
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or(DomainError::NotAuthenticated)?;
-        let user = state.authentication.authenticate(token).await?;
-        Ok(Self(user))
+        Ok(Self(state.authentication.authenticate(token).await?))
     }
 }
 

@@ -5,10 +5,12 @@ mod client_address;
 mod current_user;
 mod json;
 mod list_order;
+mod session_id;
 mod todo_id;
 
 pub use client_address::{ClientAddr, TrustedProxies};
-pub use current_user::CurrentUser;
+pub use current_user::{CurrentSession, CurrentUser};
 pub use json::ApiJson;
 pub use list_order::ListOrder;
+pub use session_id::SessionIdPath;
 pub use todo_id::TodoIdPath;

@@ -1,4 +1,5 @@
 mod meta;
+mod sessions;
 mod todos;
 mod users;
 
@@ -40,5 +41,6 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(meta::routes())
         .merge(users::routes())
+        .merge(sessions::routes())
         .merge(todos::routes())
 }

@@ -63,13 +63,14 @@ async fn sign_up(
     path = "/users/log-in",
     tag = "users",
     operation_id = "log_in",
-    summary = "Get a bearer token",
+    summary = "Start a session: a bearer token and a refresh token",
     description = "Checks only the lengths of username (1–256) and password (1–1024), so \
                    accounts made under the old service's rules still get in. Use the \
-                   `access_token` with **Authorize**.",
+                   `access_token` with **Authorize**; trade the `refresh_token` for new \
+                   tokens at /users/token/refresh before it expires.",
     request_body = LogInIn,
     responses(
-        (status = 200, description = "A token for the account", body = TokenOut),
+        (status = 200, description = "The tokens of a new session", body = TokenOut),
         (status = 401, description = "Wrong password", body = Detail,
             headers(("WWW-Authenticate" = String, description = "Always `Bearer`")),
             example = json!({ "detail": "Not Authorized" })),
