@@ -290,6 +290,43 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Log-in's 200 body (access and refresh token), asserted.
+    pub async fn log_in_ok(&self, username: &str, password: &str) -> Value {
+        let (status, body) = status_and_json(self.log_in(username, password).await).await;
+        assert_eq!(status, 200, "log-in of {username}: {body}");
+        body
+    }
+
+    /// `POST /users/token/refresh`.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post_json(
+            "/users/token/refresh",
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    /// `POST /users/log-out`.
+    pub async fn log_out(&self, token: &str) -> Response {
+        self.authed(Method::POST, "/users/log-out", token, None)
+            .await
+    }
+
+    /// `GET /users/me/sessions`.
+    pub async fn sessions(&self, token: &str) -> Response {
+        self.authed(Method::GET, "/users/me/sessions", token, None)
+            .await
+    }
+
+    /// `DELETE /users/me/sessions/{id}`, or every session when `id` is `None`.
+    pub async fn end_sessions(&self, token: &str, id: Option<&str>) -> Response {
+        let path = match id {
+            Some(id) => format!("/users/me/sessions/{id}"),
+            None => "/users/me/sessions".to_owned(),
+        };
+        self.authed(Method::DELETE, &path, token, None).await
+    }
+
     pub async fn me(&self, token: &str) -> Response {
         self.authed(Method::GET, "/users/me", token, None).await
     }
@@ -441,6 +478,20 @@ impl TestApp {
 }
 
 /// The response's status and JSON body, for one-line assertions.
+/// The claims of an access token the app signed (with [`JWT_SECRET`]).
+pub fn claims_of(token: &str) -> Value {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(JWT_SECRET),
+        &validation,
+    )
+    .expect("a token signed by the app")
+    .claims
+}
+
 pub async fn status_and_json(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();

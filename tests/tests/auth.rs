@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
-use todos_tests::{JWT_SECRET, TestApp, spawn_app, status_and_json};
+use todos_tests::{JWT_SECRET, TestApp, claims_of, spawn_app, status_and_json};
 
 fn now() -> i64 {
     SystemTime::now()
@@ -54,9 +54,9 @@ async fn status_with_header(app: &TestApp, authorization: Option<String>) -> (u1
 #[tokio::test]
 async fn bad_tokens_are_401_not_authorized() {
     let app = spawn_app().await;
-    app.token_for("alice").await;
+    let sid = claims_of(&app.token_for("alice").await)["sid"].clone();
     let t = now();
-    let valid_claims = json!({ "sub": "alice", "iat": t, "exp": t + 600 });
+    let valid_claims = json!({ "sub": "alice", "sid": sid, "iat": t, "exp": t + 600 });
     let not_authorized = (401, json!({ "detail": "Not Authorized" }));
 
     let cases: Vec<(&str, Option<String>)> = vec![
@@ -64,6 +64,26 @@ async fn bad_tokens_are_401_not_authorized() {
         ("empty bearer", Some("Bearer ".into())),
         ("other scheme", Some("Basic YWxpY2U6cGFzc3dvcmQ=".into())),
         ("garbage", Some("Bearer not-a-token".into())),
+        (
+            "no session (issued before sessions existed)",
+            Some(format!(
+                "Bearer {}",
+                sign(
+                    &json!({ "sub": "alice", "iat": t, "exp": t + 600 }),
+                    JWT_SECRET
+                )
+            )),
+        ),
+        (
+            "another session id",
+            Some(format!(
+                "Bearer {}",
+                sign(
+                    &json!({ "sub": "alice", "sid": "0123456789abcdef0123456789abcdef", "iat": t, "exp": t + 600 }),
+                    JWT_SECRET
+                )
+            )),
+        ),
         (
             "wrong secret",
             Some(format!(
@@ -162,7 +182,7 @@ async fn bad_tokens_are_401_not_authorized() {
     assert_eq!(status_with_header(&app, good).await.0, 200);
     let lower_case_scheme = Some(format!("bearer {}", sign(&valid_claims, JWT_SECRET)));
     assert_eq!(status_with_header(&app, lower_case_scheme).await.0, 200);
-    let past_nbf = json!({ "sub": "alice", "iat": t, "exp": t + 3600, "nbf": t - 60 });
+    let past_nbf = json!({ "sub": "alice", "sid": sid, "iat": t, "exp": t + 3600, "nbf": t - 60 });
     let good = Some(format!("Bearer {}", sign(&past_nbf, JWT_SECRET)));
     assert_eq!(status_with_header(&app, good).await.0, 200);
 }

@@ -1,6 +1,6 @@
 //! Nothing secret in the logs: the whole flow runs against the real binary
-//! with `RUST_LOG=debug`, and no password, hash, token, OTP or signing key
-//! used in it may appear anywhere in its output.
+//! with `RUST_LOG=debug`, and no password, hash, access or refresh token,
+//! OTP or signing key used in it may appear anywhere in its output.
 
 mod support;
 
@@ -101,6 +101,34 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
         200
     );
 
+    // Refresh, replay the spent refresh token (reuse detection logs a
+    // warning), log out.
+    let refresh_token = login["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = json!({ "refresh_token": refresh_token });
+    let refreshed: Value = post("/users/token/refresh", refresh.clone(), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_refresh_token = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post("/users/token/refresh", refresh, None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let new_token = refreshed["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post("/users/log-out", json!({}), Some(&new_token))
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "the replay ended the session"
+    );
+
     server.terminate().await;
     // All it wrote: the `listening on` line (read by `serve`), the rest of
     // stdout and the log on stderr.
@@ -123,6 +151,9 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
         ("wrong password", WRONG_PASSWORD),
         ("token", token.as_str()),
         ("token signature", token_signature),
+        ("refresh token", refresh_token.as_str()),
+        ("new refresh token", new_refresh_token.as_str()),
+        ("new token", new_token.as_str()),
         ("signing key", SECRET),
         ("OTP", code.as_str()),
         ("wrong OTP", wrong_code.as_str()),
