@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use todos_app::config::RedisSettings;
 use todos_tests::{
-    OTP_MARKER, TestApp, services::free_port, spawn_app, spawn_app_with, status_and_json,
+    OTP_MARKER, TestApp, claims_of, services::free_port, spawn_app, spawn_app_with, status_and_json,
 };
 
 /// Methods probed on every documented path. HEAD is left out: HTTP makes
@@ -342,6 +342,47 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
         .await;
     seen.call(&app, M::DELETE, r, &own, Some(token), None).await;
     seen.call(&app, M::DELETE, r, &own, Some(token), None).await; // 404 now
+
+    // Sessions, of a user of their own: ending them must not touch ann's.
+    let sue = |app: &TestApp| async move { app.log_in_ok("sue", password).await };
+    app.sign_up("sue", password).await;
+    let first = sue(&app).await;
+    let r = "/users/token/refresh";
+    let spend = json!({ "refresh_token": first["refresh_token"] });
+    seen.call(&app, M::POST, r, r, None, Some(&spend)).await;
+    seen.call(&app, M::POST, r, r, None, Some(&spend)).await; // 401: spent
+    seen.call(&app, M::POST, r, r, None, Some(&json!({}))).await;
+    seen.call_oversized(&app, M::POST, r, r, None).await;
+    let (current, other) = (sue(&app).await, sue(&app).await);
+    let sue_token = current["access_token"].as_str().unwrap();
+    let r = "/users/me/sessions";
+    seen.call(&app, M::GET, r, r, Some(sue_token), None).await;
+    seen.call(&app, M::GET, r, r, None, None).await;
+    seen.call(&app, M::GET, r, r, Some(ghost), None).await;
+    let r = "/users/me/sessions/{id}";
+    let other_sid = claims_of(other["access_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/users/me/sessions/{other_sid}");
+    seen.call(&app, M::DELETE, r, &path, Some(sue_token), None)
+        .await;
+    seen.call(&app, M::DELETE, r, &path, Some(sue_token), None)
+        .await; // 404: ended
+    seen.call(&app, M::DELETE, r, &path, None, None).await;
+    seen.call(&app, M::DELETE, r, &path, Some(ghost), None)
+        .await;
+    let r = "/users/me/sessions";
+    seen.call(&app, M::DELETE, r, r, None, None).await;
+    seen.call(&app, M::DELETE, r, r, Some(ghost), None).await;
+    seen.call(&app, M::DELETE, r, r, Some(sue_token), None)
+        .await;
+    let r = "/users/log-out";
+    let last = sue(&app).await;
+    let last_token = last["access_token"].as_str().unwrap();
+    seen.call(&app, M::POST, r, r, Some(last_token), None).await;
+    seen.call(&app, M::POST, r, r, None, None).await;
+    seen.call(&app, M::POST, r, r, Some(ghost), None).await;
 
     // The cache down: the operations that need it answer 503.
     let outage = spawn_app_with(|settings| {
