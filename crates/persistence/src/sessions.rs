@@ -2,8 +2,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use todos_domain::{
@@ -94,20 +94,22 @@ async fn end_where(
 
 /// The rest of a rotation whose update matched no live session: was
 /// `presented` spent before? Then it is being reused, and its session ends.
+/// Needs no transaction: spent tokens stay until their session is purged,
+/// and ending a session twice changes nothing.
 async fn after_no_rotation(
-    txn: &DatabaseTransaction,
+    db: &DatabaseConnection,
     presented: &RefreshDigest,
     now: SystemTime,
 ) -> Result<Rotation, DomainError> {
     let spent = session_spent_token::Entity::find_by_id(presented.as_str())
-        .one(txn)
+        .one(db)
         .await
         .map_err(db_error)?;
     let Some(spent) = spent else {
         return Ok(Rotation::Unknown);
     };
     end_where(
-        txn,
+        db,
         Condition::all().add(session::Column::Id.eq(spent.session_id)),
         now,
     )
@@ -176,7 +178,12 @@ impl SessionRepository for SeaSessionRepository {
             .collect()
     }
 
-    async fn end(&self, user: UserId, id: &SessionId, now: SystemTime) -> Result<bool, DomainError> {
+    async fn end(
+        &self,
+        user: UserId,
+        id: &SessionId,
+        now: SystemTime,
+    ) -> Result<bool, DomainError> {
         let condition = live(user, now).add(session::Column::Id.eq(id.as_str()));
         Ok(end_where(&self.db, condition, now).await? == 1)
     }
@@ -209,9 +216,12 @@ impl SessionRepository for SeaSessionRepository {
             .await
             .map_err(db_error)?;
         if rotated.rows_affected == 0 {
-            let outcome = after_no_rotation(&txn, presented, now).await?;
-            txn.commit().await.map_err(db_error)?;
-            return Ok(outcome);
+            // Nothing was written. Ending the transaction first gives back
+            // the locks taken for the update (InnoDB's gap lock where the
+            // digest would be): holding them while waiting for the row of
+            // a session being rotated could close a deadlock cycle.
+            txn.rollback().await.map_err(db_error)?;
+            return after_no_rotation(&self.db, presented, now).await;
         }
         // `next` is fresh and unique: it finds the row just updated.
         let (session, user) = session::Entity::find()
