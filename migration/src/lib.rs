@@ -8,6 +8,7 @@ mod m20260201_000002_add_user_email;
 mod m20261201_000003_user_no_pad_collation;
 mod m20261201_000004_add_username_skeleton;
 mod m20261201_000005_add_user_email_key;
+mod m20261204_000006_create_session;
 mod steps;
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_user_no_pad_collation::Migration),
             Box::new(m20261201_000004_add_username_skeleton::Migration),
             Box::new(m20261201_000005_add_user_email_key::Migration),
+            Box::new(m20261204_000006_create_session::Migration),
         ]
     }
 }

@@ -5,11 +5,13 @@ mod connect;
 pub mod entity;
 mod error;
 mod health;
+mod sessions;
 mod todos;
 mod users;
 
 pub use connect::{DatabaseSettings, connect, connect_migrated, migrate};
 pub use health::DatabaseProbe;
 pub use sea_orm::DatabaseConnection;
+pub use sessions::SeaSessionRepository;
 pub use todos::SeaTodoRepository;
 pub use users::SeaUserRepository;

@@ -29,7 +29,7 @@ impl SeaUserRepository {
     }
 }
 
-fn to_user(model: &user::Model) -> User {
+pub(crate) fn to_user(model: &user::Model) -> User {
     User {
         id: UserId(model.id),
         username: model.username.clone(),

@@ -1,4 +1,7 @@
-//! SeaORM entities: `user` has_many `todo`; `todo.user_id` belongs_to `user`.
+//! SeaORM entities: `user` has_many `todo` and `session`; `session` has_many
+//! `session_spent_token`. Each child belongs_to its parent.
 
+pub mod session;
+pub mod session_spent_token;
 pub mod todo;
 pub mod user;
