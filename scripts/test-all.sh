@@ -27,10 +27,10 @@ if [ -n "$redis" ]; then
 fi
 if [ -n "$mariadb" ]; then
     step "integration suite on MariaDB${redis:+ + Redis}"
-    DATABASE_URL=$mariadb REDIS_URL=$redis cargo test --locked -p todos-tests
+    DATABASE_URL=$mariadb REDIS_URL=$redis cargo test --locked -p todos-tests -p todos-persistence
 fi
 if [ -n "$postgres" ]; then
     step "integration suite on PostgreSQL${redis:+ + Redis}"
-    DATABASE_URL=$postgres REDIS_URL=$redis cargo test --locked -p todos-tests
+    DATABASE_URL=$postgres REDIS_URL=$redis cargo test --locked -p todos-tests -p todos-persistence
 fi
 step "all suites passed"

@@ -344,16 +344,18 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     seen.call(&app, M::DELETE, r, &own, Some(token), None).await; // 404 now
 
     // Sessions, of a user of their own: ending them must not touch ann's.
-    let sue = |app: &TestApp| async move { app.log_in_ok("sue", password).await };
     app.sign_up("sue", password).await;
-    let first = sue(&app).await;
+    let first = app.log_in_ok("sue", password).await;
     let r = "/users/token/refresh";
     let spend = json!({ "refresh_token": first["refresh_token"] });
     seen.call(&app, M::POST, r, r, None, Some(&spend)).await;
     seen.call(&app, M::POST, r, r, None, Some(&spend)).await; // 401: spent
     seen.call(&app, M::POST, r, r, None, Some(&json!({}))).await;
     seen.call_oversized(&app, M::POST, r, r, None).await;
-    let (current, other) = (sue(&app).await, sue(&app).await);
+    let (current, other) = (
+        app.log_in_ok("sue", password).await,
+        app.log_in_ok("sue", password).await,
+    );
     let sue_token = current["access_token"].as_str().unwrap();
     let r = "/users/me/sessions";
     seen.call(&app, M::GET, r, r, Some(sue_token), None).await;
@@ -378,7 +380,7 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     seen.call(&app, M::DELETE, r, r, Some(sue_token), None)
         .await;
     let r = "/users/log-out";
-    let last = sue(&app).await;
+    let last = app.log_in_ok("sue", password).await;
     let last_token = last["access_token"].as_str().unwrap();
     seen.call(&app, M::POST, r, r, Some(last_token), None).await;
     seen.call(&app, M::POST, r, r, None, None).await;

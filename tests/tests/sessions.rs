@@ -1,7 +1,8 @@
 //! Sessions (README: "Sessions"): log-in answers, log-out, the session
 //! list, ending sessions, refresh rotation with reuse detection, and the
 //! order of the bearer checks. On SQLite, and on MariaDB/PostgreSQL and
-//! Redis when DATABASE_URL / REDIS_URL are set.
+//! Redis when DATABASE_URL / REDIS_URL are set. JSON objects are read into
+//! sorted maps here, so field lists compare in sorted order.
 
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ async fn log_in_answers_an_access_token_of_a_session_and_a_refresh_token() {
     let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
     assert_eq!(
         fields,
-        ["access_token", "token_type", "expires_in", "refresh_token"],
+        ["access_token", "expires_in", "refresh_token", "token_type"],
         "{body}"
     );
     assert_eq!(body["token_type"], "bearer");
@@ -109,7 +110,7 @@ async fn the_session_list_shows_live_sessions_newest_first_and_marks_the_current
     assert_eq!(sessions[1]["current"], true);
     for session in sessions {
         let keys: Vec<&String> = session.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["id", "created_at", "expires_at", "current"]);
+        assert_eq!(keys, ["created_at", "current", "expires_at", "id"]);
         let created = str_of(session, "created_at");
         assert!(
             created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T',
@@ -196,7 +197,7 @@ async fn a_refresh_rotates_both_tokens_within_the_same_session() {
     let fields: Vec<&String> = refreshed.as_object().unwrap().keys().collect();
     assert_eq!(
         fields,
-        ["access_token", "token_type", "expires_in", "refresh_token"]
+        ["access_token", "expires_in", "refresh_token", "token_type"]
     );
     assert_ne!(refreshed["refresh_token"], login["refresh_token"]);
     let (old, new) = (

@@ -65,7 +65,7 @@ impl Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "The `access_token` from POST /users/log-in (HS256 JWT).",
+                        "The `access_token` from POST /users/log-in or /users/token/refresh (HS256 JWT).",
                     ))
                     .build(),
             ),
@@ -218,7 +218,7 @@ mod tests {
                 "type": "http",
                 "scheme": "bearer",
                 "bearerFormat": "JWT",
-                "description": "The `access_token` from POST /users/log-in (HS256 JWT).",
+                "description": "The `access_token` from POST /users/log-in or /users/token/refresh (HS256 JWT).",
             })
         );
         let operations = document["paths"]
@@ -236,6 +236,9 @@ mod tests {
             let responses = operation["responses"].as_object().unwrap();
             assert!(responses.contains_key("401"), "{operation}");
         }
-        assert_eq!(protected, 8, "users/me, two OTP routes, five todo routes");
+        assert_eq!(
+            protected, 12,
+            "users/me, two OTP routes, five todo routes, log-out and three session routes"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::{
     sync::Arc,
-    time::{Duration, SystemTime},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use crate::{
@@ -48,7 +48,15 @@ impl Sessions {
 
     /// Starts a session for `user`, who has just proved who they are.
     pub async fn start(&self, user: &User) -> Result<Tokens, DomainError> {
-        let now = SystemTime::now();
+        // Whole seconds, as stores keep them: the session read back is the
+        // one created, and no token's `exp` passes the stored end.
+        let now = UNIX_EPOCH
+            + Duration::from_secs(
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_err(DomainError::unexpected)?
+                    .as_secs(),
+            );
         let session = Session {
             id: SessionId::generate(),
             user: user.id,
