@@ -224,6 +224,17 @@ impl TestApp {
         document
     }
 
+    /// Another instance on this one's database and Redis (if any), as
+    /// behind a load balancer.
+    pub async fn second_instance(&self) -> TestApp {
+        let (database, redis) = (self.database_url.clone(), self.redis.clone());
+        spawn_app_with(move |settings| {
+            settings.database = DatabaseSettings::new(database);
+            settings.redis = redis;
+        })
+        .await
+    }
+
     /// `GET /health/ready`: its status and JSON body.
     pub async fn readiness(&self) -> (u16, Value) {
         status_and_json(self.get("/health/ready").await).await

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use todos_persistence::DatabaseSettings;
 use todos_tests::{TestApp, claims_of, spawn_app, spawn_app_with, status_and_json};
 
 const PASSWORD: &str = "password123";
@@ -351,12 +350,7 @@ async fn a_deleted_user_is_404_before_the_session_is_checked() {
 #[tokio::test]
 async fn log_out_on_one_instance_is_refused_on_the_other_at_once() {
     let a = spawn_app().await;
-    let (database, redis) = (a.database_url.clone(), a.redis.clone());
-    let b = spawn_app_with(move |settings| {
-        settings.database = DatabaseSettings::new(database);
-        settings.redis = redis;
-    })
-    .await;
+    let b = a.second_instance().await;
     let login = session_of(&a, "alice").await;
     let token = str_of(&login, "access_token");
     assert_eq!(b.me(token).await.status(), 200);

@@ -4,18 +4,12 @@
 //! shared servers; on SQLite alone both share one file.
 
 use serde_json::json;
-use todos_persistence::DatabaseSettings;
-use todos_tests::{spawn_app, spawn_app_with, status_and_json};
+use todos_tests::{spawn_app, status_and_json};
 
 #[tokio::test]
 async fn tokens_and_writes_cross_between_instances() {
     let a = spawn_app().await;
-    let (database, redis) = (a.database_url.clone(), a.redis.clone());
-    let b = spawn_app_with(move |settings| {
-        settings.database = DatabaseSettings::new(database);
-        settings.redis = redis;
-    })
-    .await;
+    let b = a.second_instance().await;
 
     assert_eq!(a.sign_up("ann", "password123").await.status(), 201);
     assert_eq!(

@@ -237,6 +237,15 @@ mod tests {
             )
         }
 
+        /// The stored code is deleted, once.
+        fn expect_code_voided(&mut self) {
+            self.cache
+                .expect_delete()
+                .with(eq(CODE_KEY))
+                .times(1)
+                .returning(|_| Ok(()));
+        }
+
         /// Verifying `code` for alice fails as an invalid code.
         async fn assert_refused(self, code: &str) {
             let err = self
@@ -374,12 +383,7 @@ mod tests {
     async fn fifth_wrong_attempt_voids_the_code() {
         let mut ports = Ports::new();
         ports.stored_code("111111", 5);
-        ports
-            .cache
-            .expect_delete()
-            .with(eq(CODE_KEY))
-            .times(1)
-            .returning(|_| Ok(()));
+        ports.expect_code_voided();
 
         ports.assert_refused("222222").await;
     }
@@ -397,12 +401,7 @@ mod tests {
                 retry_after: CODE_LIFETIME,
             })
         });
-        ports
-            .cache
-            .expect_delete()
-            .with(eq(CODE_KEY))
-            .times(1)
-            .returning(|_| Ok(()));
+        ports.expect_code_voided();
         ports.cache.expect_take().never();
         ports.users.expect_set_verified_email().never();
 
