@@ -46,12 +46,6 @@ impl SessionId {
     }
 }
 
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A refresh token: 256 random bits as 64 hex digits, handed to the client
 /// once and stored only as its [`RefreshDigest`]. Never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -141,4 +135,42 @@ pub enum Rotation {
     Reused,
     /// No live session has this token.
     Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_id_is_exactly_32_lower_case_hex_digits() {
+        let id = SessionId::generate();
+        assert_eq!(id.as_str().len(), 32);
+        assert_ne!(id, SessionId::generate());
+        for not_an_id in [
+            "",
+            "0123456789abcdef",                  // hex, too short
+            "0123456789abcdef0123456789abcdef0", // hex, too long
+            "0123456789ABCDEF0123456789ABCDEF",  // upper case
+            "ghijklmnopqrstuvwxyzghijklmnopqr",  // 32, not hex
+            "../../../../../../../etc/passwd/",
+        ] {
+            assert_eq!(SessionId::parse(not_an_id), None, "{not_an_id:?}");
+        }
+    }
+
+    #[test]
+    fn liveness_needs_no_end_and_a_future_expiry() {
+        let now = SystemTime::now();
+        let second = std::time::Duration::from_secs(1);
+        let session = |expires_at, ended_at| Session {
+            id: SessionId::generate(),
+            user: UserId(1),
+            created_at: now - second,
+            expires_at,
+            ended_at,
+        };
+        assert!(session(now + second, None).is_live(now));
+        assert!(!session(now, None).is_live(now), "expired at its end");
+        assert!(!session(now + second, Some(now)).is_live(now));
+    }
 }
