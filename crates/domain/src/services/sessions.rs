@@ -276,11 +276,11 @@ mod tests {
     #[test]
     fn refresh_digests_are_sha256_hex() {
         let token = RefreshToken::presented("abc".into());
+        let sha256_of_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(token.digest().as_str(), sha256_of_abc);
         assert_eq!(
             token.digest(),
-            RefreshDigest::from_stored(
-                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into()
-            )
+            RefreshDigest::from_stored(sha256_of_abc.into())
         );
         assert_eq!(format!("{token:?}"), "RefreshToken(<redacted>)");
     }
