@@ -273,6 +273,33 @@ mod tests {
             .unwrap();
     }
 
+    #[tokio::test]
+    async fn list_end_all_and_purge_go_to_the_store_for_this_user() {
+        let listed = Session {
+            id: SessionId::generate(),
+            user: UserId(7),
+            created_at: SystemTime::now(),
+            expires_at: SystemTime::now() + DAY,
+            ended_at: None,
+        };
+        let answer = vec![listed.clone()];
+        let mut repo = MockSessionRepository::new();
+        repo.expect_list_live()
+            .with(eq(UserId(7)), always())
+            .times(1)
+            .returning(move |_, _| Ok(answer.clone()));
+        repo.expect_end_all()
+            .with(eq(UserId(7)), always())
+            .times(1)
+            .returning(|_, _| Ok(()));
+        repo.expect_purge().times(1).returning(|_| Ok(3));
+        let sessions = sessions(repo, MockTokenCodec::new());
+
+        assert_eq!(sessions.list(&alice()).await.unwrap(), vec![listed]);
+        sessions.end_all(&alice()).await.unwrap();
+        assert_eq!(sessions.purge().await.unwrap(), 3);
+    }
+
     #[test]
     fn refresh_digests_are_sha256_hex() {
         let token = RefreshToken::presented("abc".into());
