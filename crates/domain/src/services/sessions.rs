@@ -8,7 +8,7 @@ use std::{
 };
 
 use crate::{
-    AccessToken, DomainError, Policies, RefreshToken, Rotation, Session, SessionId,
+    AccessToken, DomainError, OncePerSecond, Policies, RefreshToken, Rotation, Session, SessionId,
     SessionRepository, TokenCodec, User,
 };
 
@@ -81,7 +81,15 @@ impl Sessions {
         {
             Rotation::Rotated { session, username } => self.tokens_for(&username, &session, next),
             Rotation::Reused => {
-                tracing::warn!("a spent refresh token was presented again: its session is ended");
+                // At most one line a second: replaying a spent token is
+                // free for whoever holds one, the log must not be.
+                static REUSES: OncePerSecond = OncePerSecond::new();
+                if let Some(held_back) = REUSES.admit() {
+                    tracing::warn!(
+                        held_back,
+                        "a spent refresh token was presented again: its session is ended"
+                    );
+                }
                 Err(DomainError::NotAuthenticated)
             }
             Rotation::Unknown => Err(DomainError::NotAuthenticated),
