@@ -35,8 +35,10 @@ fn is_unavailable(err: &DbErr) -> bool {
 /// Errors the server reports when it, not the query, is the problem.
 fn is_server_unavailable(db: &dyn DatabaseError) -> bool {
     if let Some(mysql) = db.try_downcast_ref::<MySqlDatabaseError>() {
-        // shutdown in progress, connection killed, server gone, lost connection
-        return matches!(mysql.number(), 1053 | 1927 | 2006 | 2013);
+        // shutdown in progress, connection killed, server gone, lost
+        // connection; deadlock and lock wait timeout (the transaction was
+        // rolled back: retrying later succeeds)
+        return matches!(mysql.number(), 1053 | 1927 | 2006 | 2013 | 1205 | 1213);
     }
     let code = db.code().unwrap_or_default();
     // PostgreSQL: class 08 (connection exception), 57P01-57P03 (shutting
@@ -44,6 +46,9 @@ fn is_server_unavailable(db: &dyn DatabaseError) -> bool {
     // extended, once the busy timeout has run out.
     code.starts_with("08")
         || code.starts_with("57P0")
+        // PostgreSQL: deadlock detected, serialization failure.
+        || code == "40P01"
+        || code == "40001"
         || matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6))
 }
 

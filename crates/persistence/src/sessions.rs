@@ -206,6 +206,24 @@ impl SessionRepository for SeaSessionRepository {
         next: &RefreshDigest,
         now: SystemTime,
     ) -> Result<Rotation, DomainError> {
+        // A token that is no live session's current one (junk, spent,
+        // expired) is answered from a plain read: on SQLite a write
+        // transaction would take the database's one write lock, so a flood
+        // of junk tokens would queue every real write behind it. The
+        // conditional UPDATE below still decides races.
+        let current = session::Entity::find()
+            .select_only()
+            .column(session::Column::Id)
+            .filter(session::Column::RefreshDigest.eq(presented.as_str()))
+            .filter(session::Column::EndedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(seconds(now)))
+            .into_tuple::<String>()
+            .one(&self.db)
+            .await
+            .map_err(db_error)?;
+        if current.is_none() {
+            return after_no_rotation(&self.db, presented, now).await;
+        }
         let txn = self.db.begin().await.map_err(db_error)?;
         let rotated = session::Entity::update_many()
             .col_expr(session::Column::RefreshDigest, Expr::value(next.as_str()))
@@ -248,16 +266,41 @@ impl SessionRepository for SeaSessionRepository {
 
     /// Spent tokens go with their session (ON DELETE CASCADE; SQLite
     /// connections enforce foreign keys, see `connect`).
+    ///
+    /// The ids are found by a plain read and deleted by primary key in
+    /// batches: a DELETE with this condition would scan, and on InnoDB
+    /// lock, the whole table, live sessions included, and could deadlock
+    /// with a concurrent rotation.
     async fn purge(&self, now: SystemTime) -> Result<u64, DomainError> {
-        let purged = session::Entity::delete_many()
-            .filter(
-                Condition::any()
-                    .add(session::Column::EndedAt.is_not_null())
-                    .add(session::Column::ExpiresAt.lte(seconds(now))),
-            )
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(purged.rows_affected)
+        const BATCH: u64 = 500;
+        let mut purged = 0;
+        loop {
+            let ids: Vec<String> = session::Entity::find()
+                .select_only()
+                .column(session::Column::Id)
+                .filter(
+                    Condition::any()
+                        .add(session::Column::EndedAt.is_not_null())
+                        .add(session::Column::ExpiresAt.lte(seconds(now))),
+                )
+                .limit(BATCH)
+                .into_tuple()
+                .all(&self.db)
+                .await
+                .map_err(db_error)?;
+            let found = ids.len() as u64;
+            if found == 0 {
+                return Ok(purged);
+            }
+            purged += session::Entity::delete_many()
+                .filter(session::Column::Id.is_in(ids))
+                .exec(&self.db)
+                .await
+                .map_err(db_error)?
+                .rows_affected;
+            if found < BATCH {
+                return Ok(purged);
+            }
+        }
     }
 }
