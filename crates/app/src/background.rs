@@ -87,15 +87,17 @@ async fn deliver(transport: Arc<dyn Mailer>, email: Email) {
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use todos_domain::{EmailAddress, MockMailer};
+    use todos_domain::{EmailAddress, Message, MockMailer};
 
     use super::*;
 
     fn email() -> Email {
         Email {
             to: EmailAddress::parse("ann@example.com").unwrap(),
-            subject: "s".into(),
-            body: "b".into(),
+            message: Message::Text {
+                subject: "s".into(),
+                body: "b".into(),
+            },
         }
     }
 

@@ -40,7 +40,7 @@ mod todo;
 mod user;
 
 pub use client::ClientAddress;
-pub use email::{Email, EmailAddress, EmailKey, Otp};
+pub use email::{Email, EmailAddress, EmailKey, Message, Otp};
 pub use error::{BoxError, DomainError};
 pub use log_limit::OncePerSecond;
 pub use policy::{LoginPolicy, OtpPolicy, Policies, SessionPolicy, SignUpPolicy};

@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use todos_domain::{DomainError, Email, Mailer, SortOrder, Todo, Todos, User, UserRepository};
+use todos_domain::{
+    DomainError, Email, Mailer, Message, SortOrder, Todo, Todos, User, UserRepository,
+};
 
 /// Users read per page while walking through them all.
 const PAGE: u64 = 100;
@@ -87,7 +89,9 @@ fn email(user: &User, open: &[Todo]) -> Option<Email> {
     }
     Some(Email {
         to,
-        subject: format!("Your open todos: {}", open.len()),
-        body,
+        message: Message::Text {
+            subject: format!("Your open todos: {}", open.len()),
+            body,
+        },
     })
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rand::Rng;
 
 use crate::{
-    Cache, DomainError, Email, EmailAddress, Hit, Mailer, Otp, OtpGenerator, OtpPolicy, Policies,
+    Cache, DomainError, Email, EmailAddress, Hit, Mailer, Message, Otp, OtpGenerator, OtpPolicy, Policies,
     User, UserId, UserRepository, sha256_hex,
 };
 
@@ -93,12 +93,10 @@ impl EmailVerification {
         self.mailer
             .send(Email {
                 to: email,
-                subject: "Your todos verification code".into(),
-                body: format!(
-                    "Your verification code is {}.\r\nIt expires in {} minutes. If you did not ask for it, ignore this email.\r\n",
-                    otp.expose(),
-                    policy.ttl.as_secs() / 60
-                ),
+                message: Message::VerificationCode {
+                    code: otp,
+                    valid_for: policy.ttl,
+                },
             })
             .await
     }
@@ -146,12 +144,10 @@ impl EmailVerification {
         let verified = self.users.set_verified_email(user.id, &email).await?;
         self.mailer
             .send(Email {
-                to: email.clone(),
-                subject: "Your email address is verified".into(),
-                body: format!(
-                    "{email} is now the verified address of the todos account {}.\r\n",
-                    verified.username
-                ),
+                to: email,
+                message: Message::EmailVerified {
+                    username: verified.username.clone(),
+                },
             })
             .await?;
         Ok(verified)
@@ -309,8 +305,11 @@ mod tests {
             .expect_send()
             .withf(|mail| {
                 mail.to == address()
-                    && mail.body.contains("042917")
-                    && mail.body.contains("expires in 3 minutes")
+                    && mail.message
+                        == Message::VerificationCode {
+                            code: otp("042917"),
+                            valid_for: CODE_LIFETIME,
+                        }
             })
             .times(1)
             .returning(|_| Ok(()));
@@ -463,11 +462,11 @@ mod tests {
             .mailer
             .expect_send()
             .withf(|mail| {
-                mail.subject.contains("verified")
-                    && mail
-                        .body
-                        .starts_with("alice@example.com is now the verified address")
-                    && !mail.body.contains("111111")
+                mail.to == address()
+                    && mail.message
+                        == Message::EmailVerified {
+                            username: "alice".into(),
+                        }
             })
             .times(1)
             .returning(|_| Ok(()));
