@@ -41,7 +41,8 @@ pub enum DomainError {
     #[error("the email address is verified by another account")]
     EmailTaken,
 
-    /// A one-time password that is wrong, expired, used up or voided.
+    /// A one-time code (email verification or password reset) that is
+    /// wrong, expired, used up or voided.
     #[error("the one-time password is not valid")]
     InvalidOtp,
 
@@ -89,6 +90,16 @@ impl DomainError {
         }
     }
 
+    /// The same error, with an [`DomainError::Invalid`] naming `field`
+    /// instead: for an input whose rules are another's (a
+    /// `new_password` is a [`NewPassword`](crate::NewPassword)).
+    pub fn in_field(self, field: &'static str) -> Self {
+        match self {
+            Self::Invalid { reason, .. } => Self::Invalid { field, reason },
+            other => other,
+        }
+    }
+
     /// [`DomainError::Unexpected`] caused by `source`.
     pub fn unexpected(source: impl Into<BoxError>) -> Self {
         Self::Unexpected(source.into())
@@ -100,5 +111,25 @@ impl DomainError {
             component,
             source: source.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_field_renames_only_invalid_input() {
+        let renamed = crate::NewPassword::parse("short".into())
+            .unwrap_err()
+            .in_field("new_password");
+        assert!(
+            matches!(&renamed, DomainError::Invalid { field: "new_password", reason } if reason.contains('8')),
+            "{renamed:?}"
+        );
+        assert!(matches!(
+            DomainError::UserNotFound.in_field("new_password"),
+            DomainError::UserNotFound
+        ));
     }
 }

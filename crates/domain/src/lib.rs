@@ -18,8 +18,8 @@
 //! assert_eq!(TodoId::parse("42").unwrap().get(), 42);
 //! ```
 //!
-//! The use cases ([`SignUp`], [`LogIn`], [`Authentication`], [`Todos`],
-//! [`EmailVerification`]) each take only the ports they use, and their
+//! The use cases ([`SignUp`], [`LogIn`], [`Authentication`], [`Sessions`],
+//! [`Todos`], [`EmailVerification`], [`Account`], [`PasswordReset`]) each take only the ports they use, and their
 //! limits come from one [`Policies`] value. Every failure is a
 //! [`DomainError`] in the domain's own words: mapping it to a protocol
 //! (status codes, response texts) is the caller's job, as `todos-http` does.
@@ -43,17 +43,19 @@ pub use client::ClientAddress;
 pub use email::{Email, EmailAddress, EmailKey, Message, Otp};
 pub use error::{BoxError, DomainError};
 pub use log_limit::OncePerSecond;
-pub use policy::{LoginPolicy, OtpPolicy, Policies, SessionPolicy, SignUpPolicy};
+pub use policy::{LoginPolicy, OtpPolicy, Policies, ResetPolicy, SessionPolicy, SignUpPolicy};
 pub use ports::{
     Cache, HealthProbe, Hit, IssuedToken, Mailer, OtpGenerator, PasswordCheck, PasswordHasher,
     SessionRepository, TodoRepository, TokenCodec, TokenSubject, UserRepository,
 };
 pub use services::{
+    account::Account,
     authentication::{Authenticated, Authentication},
     email_verification::{EmailVerification, RandomOtpGenerator},
     limits::Reservation,
     log_in::LogIn,
     login_throttle::LoginThrottle,
+    password_reset::{PasswordReset, ResetPorts},
     sessions::{Sessions, Tokens},
     sign_up::SignUp,
     sign_up_limit::SignUpLimit,

@@ -33,6 +33,8 @@ pub struct Policies {
     pub sign_up: SignUpPolicy,
     /// Sessions (log-in to log-out).
     pub session: SessionPolicy,
+    /// Password reset codes.
+    pub reset: ResetPolicy,
 }
 
 impl Default for Policies {
@@ -43,6 +45,7 @@ impl Default for Policies {
             login: LoginPolicy::default(),
             sign_up: SignUpPolicy::default(),
             session: SessionPolicy::default(),
+            reset: ResetPolicy::default(),
         }
     }
 }
@@ -131,6 +134,30 @@ impl Default for SessionPolicy {
     fn default() -> Self {
         Self {
             lifetime: Duration::from_secs(30 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// Limits on password reset codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetPolicy {
+    /// How long a code is valid (15 minutes).
+    pub ttl: Duration,
+    /// Attempts per code; the last wrong one voids it (5).
+    pub max_attempts: u64,
+    /// Requests per address in `request_window`, known address or not (5).
+    pub max_requests_per_address: u64,
+    /// The window of `max_requests_per_address` (1 hour).
+    pub request_window: Duration,
+}
+
+impl Default for ResetPolicy {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(15 * 60),
+            max_attempts: 5,
+            max_requests_per_address: 5,
+            request_window: Duration::from_secs(60 * 60),
         }
     }
 }

@@ -36,6 +36,15 @@ pub trait UserRepository: Send + Sync {
     /// Replaces the user's password hash (after a rehash under the current scheme).
     async fn update_password_hash(&self, id: UserId, password_hash: &PasswordHash) -> Result<()>;
 
+    /// The user whose verified address is `email` in any letter case
+    /// (compared by [`EmailAddress::key`]).
+    async fn find_by_verified_email(&self, email: &EmailAddress) -> Result<Option<User>>;
+
+    /// Deletes the user with everything of theirs (todos, sessions) in
+    /// one transaction: all of it or nothing. `false` when there was no
+    /// such user. Their name is free again afterwards.
+    async fn delete(&self, id: UserId) -> Result<bool>;
+
     /// Up to `limit` users with a verified address, by id, after the user
     /// `after` (from the first when `None`): a page of a walk through all
     /// of them that stays correct while users come and go.
@@ -145,6 +154,9 @@ pub trait SessionRepository: Send + Sync {
 
     /// Ends every live session of the user.
     async fn end_all(&self, user: UserId, now: SystemTime) -> Result<()>;
+
+    /// Ends every live session of the user but `keep`.
+    async fn end_all_except(&self, user: UserId, keep: &SessionId, now: SystemTime) -> Result<()>;
 
     /// Spends `presented` and makes `next` the session's refresh token, in
     /// one atomic step: of concurrent rotations with one token, one wins.

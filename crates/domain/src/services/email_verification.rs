@@ -6,8 +6,8 @@ use std::sync::Arc;
 use rand::Rng;
 
 use crate::{
-    Cache, DomainError, Email, EmailAddress, Hit, Mailer, Message, Otp, OtpGenerator, OtpPolicy, Policies,
-    User, UserId, UserRepository, sha256_hex,
+    Cache, DomainError, Email, EmailAddress, Hit, Mailer, Message, Otp, OtpGenerator, OtpPolicy,
+    Policies, User, UserId, UserRepository, sha256_hex,
 };
 
 /// Six digits from the thread-local CSPRNG (ChaCha, seeded by the OS).

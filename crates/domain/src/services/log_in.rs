@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::login_throttle::throttled;
 use crate::{
     ClientAddress, DomainError, LoginName, LoginThrottle, NewPassword, Password, PasswordCheck,
     PasswordHasher, Sessions, Tokens, UserRepository,
@@ -52,18 +53,13 @@ impl LogIn {
         password: Password,
         client: ClientAddress,
     ) -> Result<Tokens, DomainError> {
-        let Some(throttle) = &self.throttle else {
-            return self.check_password(username, password).await;
-        };
-        let attempt = throttle.reserve(username, client).await?;
-        let outcome = self.check_password(username, password).await;
-        match &outcome {
-            // Wrong guesses, at unknown names too, keep their count.
-            Err(DomainError::NotAuthenticated | DomainError::UserNotFound) => drop(attempt),
-            // Success, or no password was checked (overload, outage).
-            _ => throttle.release(attempt).await,
-        }
-        outcome
+        throttled(
+            self.throttle.as_ref(),
+            username,
+            client,
+            self.check_password(username, password),
+        )
+        .await
     }
 
     async fn check_password(

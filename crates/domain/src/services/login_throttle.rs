@@ -66,6 +66,39 @@ impl LoginThrottle {
     pub async fn release(&self, attempt: Reservation) {
         limits::release(&self.cache, attempt).await;
     }
+
+    /// Runs `check`, a password check of `username`'s, as one attempt:
+    /// reserved before it runs; kept when it fails as a wrong guess
+    /// ([`DomainError::NotAuthenticated`], or [`DomainError::UserNotFound`]
+    /// at an unknown name), given back otherwise (a success, or a failure
+    /// that checked no password: overload, outage).
+    pub async fn attempt<T>(
+        &self,
+        username: &LoginName,
+        client: ClientAddress,
+        check: impl Future<Output = Result<T, DomainError>>,
+    ) -> Result<T, DomainError> {
+        let attempt = self.reserve(username, client).await?;
+        let outcome = check.await;
+        match &outcome {
+            Err(DomainError::NotAuthenticated | DomainError::UserNotFound) => drop(attempt),
+            _ => self.release(attempt).await,
+        }
+        outcome
+    }
+}
+
+/// [`LoginThrottle::attempt`] when there is a throttle, `check` alone when not.
+pub(crate) async fn throttled<T>(
+    throttle: Option<&LoginThrottle>,
+    username: &LoginName,
+    client: ClientAddress,
+    check: impl Future<Output = Result<T, DomainError>>,
+) -> Result<T, DomainError> {
+    match throttle {
+        Some(throttle) => throttle.attempt(username, client, check).await,
+        None => check.await,
+    }
 }
 
 #[cfg(test)]
