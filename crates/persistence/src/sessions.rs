@@ -193,6 +193,17 @@ impl SessionRepository for SeaSessionRepository {
         Ok(())
     }
 
+    async fn end_all_except(
+        &self,
+        user: UserId,
+        keep: &SessionId,
+        now: SystemTime,
+    ) -> Result<(), DomainError> {
+        let others = live(user, now).add(session::Column::Id.ne(keep.as_str()));
+        end_where(&self.db, others, now).await?;
+        Ok(())
+    }
+
     /// The conditional UPDATE comes first and decides: concurrent
     /// rotations with one token queue on its row (SQLite's write lock,
     /// InnoDB's and PostgreSQL's row locks), and each after the first

@@ -1,14 +1,14 @@
 use async_trait::async_trait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::Expr,
+    QuerySelect, QueryTrait, Set, TransactionTrait, sea_query::Expr,
 };
 use todos_domain::{
     Credentials, DomainError, EmailAddress, LoginName, PasswordHash, User, UserId, UserRepository,
     Username, UsernameSkeleton,
 };
 
-use crate::entity::user;
+use crate::entity::{session, session_spent_token, todo, user};
 use crate::error::{db_error, is_unique_violation};
 
 pub struct SeaUserRepository {
@@ -109,6 +109,50 @@ impl UserRepository for SeaUserRepository {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn find_by_verified_email(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<User>, DomainError> {
+        let model = user::Entity::find()
+            .filter(user::Column::EmailKey.eq(email.key().as_str()))
+            .filter(user::Column::EmailVerified.eq(true))
+            .one(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(model.as_ref().map(to_user))
+    }
+
+    /// Children first, explicitly: a todo table upgraded from the legacy
+    /// schema on SQLite has no foreign key to cascade along.
+    async fn delete(&self, id: UserId) -> Result<bool, DomainError> {
+        let txn = self.db.begin().await.map_err(db_error)?;
+        let sessions = session::Entity::find()
+            .select_only()
+            .column(session::Column::Id)
+            .filter(session::Column::UserId.eq(id.0));
+        session_spent_token::Entity::delete_many()
+            .filter(session_spent_token::Column::SessionId.in_subquery(sessions.into_query()))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        todo::Entity::delete_many()
+            .filter(todo::Column::UserId.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        let deleted = user::Entity::delete_by_id(id.0)
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        txn.commit().await.map_err(db_error)?;
+        Ok(deleted.rows_affected == 1)
     }
 
     async fn list_verified(

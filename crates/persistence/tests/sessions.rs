@@ -1,4 +1,5 @@
-//! `SeaSessionRepository` on real databases: always on SQLite, and also on
+//! `SeaSessionRepository`, and the parts of `SeaUserRepository` that reach
+//! sessions (deleting an account), on real databases: always on SQLite, and also on
 //! the MySQL/MariaDB or PostgreSQL server that `DATABASE_URL` names (each
 //! test creates its own database there; the URL's user needs the right to
 //! create databases).
@@ -11,15 +12,19 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter,
+};
 use tempfile::TempDir;
 use todos_domain::{
-    LoginName, PasswordHash, RefreshDigest, RefreshToken, Rotation, Session, SessionId,
-    SessionRepository, User, UserRepository, Username,
+    EmailAddress, LoginName, NewTodo, PasswordHash, RefreshDigest, RefreshToken, Rotation, Session,
+    SessionId, SessionRepository, SortOrder, TodoContents, TodoRepository, User, UserRepository,
+    Username,
 };
 use todos_persistence::{
-    DatabaseSettings, SeaSessionRepository, SeaUserRepository,
-    entity::{session, session_spent_token},
+    DatabaseSettings, SeaSessionRepository, SeaTodoRepository, SeaUserRepository,
+    entity::{session, session_spent_token, todo},
 };
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -312,6 +317,155 @@ async fn end_all_ends_every_live_session_of_the_user_and_no_other() {
 }
 
 #[tokio::test]
+async fn end_all_except_ends_every_other_live_session_of_the_user_only() {
+    for store in stores().await {
+        let backend = store.backend;
+        let alice = store.user("alice").await;
+        let bob = store.user("bob").await;
+        let now = at(T0 + 100);
+        let (kept, _) = store.session(&alice, at(T0), DAY).await;
+        let (other, _) = store.session(&alice, at(T0 + 10), DAY).await;
+        let (theirs, _) = store.session(&bob, at(T0), DAY).await;
+
+        store
+            .sessions
+            .end_all_except(alice.id, &kept.id, now)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            store.sessions.list_live(alice.id, now).await.unwrap(),
+            vec![kept],
+            "{backend}"
+        );
+        let ended_at = store.find(&alice, &other.id).await.unwrap().ended_at;
+        assert_eq!(ended_at, Some(now), "{backend}");
+        // Keeping another user's session id ends all of alice's, none of bob's.
+        store
+            .sessions
+            .end_all_except(alice.id, &theirs.id, now)
+            .await
+            .unwrap();
+        assert_eq!(store.sessions.list_live(alice.id, now).await.unwrap(), []);
+        assert_eq!(
+            store.sessions.list_live(bob.id, now).await.unwrap(),
+            vec![theirs],
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_user_takes_their_todos_sessions_and_spent_tokens_and_frees_the_name() {
+    for store in stores().await {
+        let backend = store.backend;
+        let alice = store.user("alice").await;
+        let bob = store.user("bob").await;
+        let todos = SeaTodoRepository::new(store.db.clone());
+        for user in [&alice, &bob] {
+            for contents in ["one", "two"] {
+                todos
+                    .create(
+                        user.id,
+                        NewTodo {
+                            contents: TodoContents::parse(contents).unwrap(),
+                            is_done: false,
+                        },
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        let (mine, token) = store.session(&alice, at(T0), DAY).await;
+        let rotated = store
+            .sessions
+            .rotate(
+                &token.digest(),
+                &RefreshToken::generate().digest(),
+                at(T0 + 1),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(rotated, Rotation::Rotated { .. }), "{backend}");
+        let (theirs, _) = store.session(&bob, at(T0), DAY).await;
+        assert_eq!(store.spent_tokens().await, 1);
+
+        assert!(store.users.delete(alice.id).await.unwrap(), "{backend}");
+
+        let name = LoginName::parse("alice").unwrap();
+        assert_eq!(store.users.find_by_username(&name).await.unwrap(), None);
+        assert_eq!(todos.list(alice.id, SortOrder::Asc).await.unwrap(), []);
+        assert_eq!(todos.list(bob.id, SortOrder::Asc).await.unwrap().len(), 2);
+        assert_eq!(store.spent_tokens().await, 0, "{backend}");
+        let left: Vec<String> = session::Entity::find()
+            .all(&store.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|model| model.id)
+            .collect();
+        assert_eq!(
+            left,
+            [theirs.id.as_str().to_owned()],
+            "{backend}: {mine:?} gone"
+        );
+        assert!(
+            !store.users.delete(alice.id).await.unwrap(),
+            "{backend}: twice"
+        );
+
+        let again = store.user("alice").await;
+        assert_ne!(again.id, alice.id, "{backend}");
+        assert_eq!(store.find(&again, &mine.id).await, None, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_verified_address_finds_its_user_in_any_letter_case() {
+    for store in stores().await {
+        let backend = store.backend;
+        let alice = store.user("alice").await;
+        store.user("bob").await;
+        let address = |raw: &str| EmailAddress::parse(raw).unwrap();
+        assert_eq!(
+            store
+                .users
+                .find_by_verified_email(&address("ann@example.com"))
+                .await
+                .unwrap(),
+            None,
+            "{backend}: not verified yet"
+        );
+        let verified = store
+            .users
+            .set_verified_email(alice.id, &address("Ann@Example.com"))
+            .await
+            .unwrap();
+
+        for typed in ["ann@example.com", "ANN@EXAMPLE.COM", "Ann@Example.com"] {
+            assert_eq!(
+                store
+                    .users
+                    .find_by_verified_email(&address(typed))
+                    .await
+                    .unwrap(),
+                Some(verified.clone()),
+                "{backend}: {typed}"
+            );
+        }
+        assert_eq!(
+            store
+                .users
+                .find_by_verified_email(&address("bob@example.com"))
+                .await
+                .unwrap(),
+            None,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn rotate_spends_the_token_and_a_reused_one_ends_the_session() {
     for store in stores().await {
         let backend = store.backend;
@@ -548,6 +702,18 @@ async fn sessions_work_on_a_database_upgraded_from_the_legacy_schema() {
             },
             "{dialect}"
         );
+
+        // The upgraded todo table has no foreign key on SQLite: deleting
+        // the account must still take the tutorial's todos with it.
+        let todos = || {
+            todo::Entity::find()
+                .filter(todo::Column::UserId.eq(admin_user.id.0))
+                .count(&store.db)
+        };
+        assert_eq!(todos().await.unwrap(), 3, "{dialect}");
+        assert!(store.users.delete(admin_user.id).await.unwrap());
+        assert_eq!(todos().await.unwrap(), 0, "{dialect}");
+        assert_eq!(todo::Entity::find().count(&store.db).await.unwrap(), 0);
     }
 }
 
