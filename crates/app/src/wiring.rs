@@ -6,9 +6,9 @@ use anyhow::Context;
 use todos_auth::{Argon2Hasher, JwtCodec, JwtSecret};
 use todos_cache::{MemoryCache, RedisCache, RedisSettings};
 use todos_domain::{
-    Authentication, Cache, EmailVerification, LogIn, LoginThrottle, Mailer, NewPassword,
-    PasswordHasher, Policies, RandomOtpGenerator, SessionPolicy, Sessions, SignUp, SignUpLimit,
-    SignUpPolicy, Todos, User, Username,
+    Account, Authentication, Cache, EmailVerification, LogIn, LoginThrottle, Mailer, NewPassword,
+    PasswordHasher, PasswordReset, Policies, RandomOtpGenerator, ResetPorts, SessionPolicy,
+    Sessions, SignUp, SignUpLimit, SignUpPolicy, Todos, User, Username,
 };
 use todos_http::{AppState, Readiness};
 use todos_mail::{DirMailer, LogMailer, SmtpMailer};
@@ -47,19 +47,39 @@ pub(crate) fn app_state(
         mail_transports(&settings.mail).context("cannot set up mail")?,
         tasks.clone(),
     ));
+    let throttle = LoginThrottle::new(cache.clone(), &policies);
+    let codes = Arc::new(RandomOtpGenerator);
     Ok(AppState {
         sign_up: SignUp::new(users.clone(), hasher.clone())
             .with_limit(SignUpLimit::new(cache.clone(), &policies)),
-        log_in: LogIn::new(users.clone(), hasher, sessions.clone())
-            .with_throttle(LoginThrottle::new(cache.clone(), &policies)),
-        authentication: Authentication::new(users.clone(), session_store, tokens),
+        log_in: LogIn::new(users.clone(), hasher.clone(), sessions.clone())
+            .with_throttle(throttle.clone()),
+        authentication: Authentication::new(users.clone(), session_store.clone(), tokens),
         sessions,
         todos: Todos::new(Arc::new(SeaTodoRepository::new(db.clone()))),
         email_verification: EmailVerification::new(
-            users,
+            users.clone(),
             cache.clone(),
-            mailer,
-            Arc::new(RandomOtpGenerator),
+            mailer.clone(),
+            codes.clone(),
+            &policies,
+        ),
+        account: Account::new(
+            users.clone(),
+            hasher.clone(),
+            session_store.clone(),
+            mailer.clone(),
+        )
+        .with_throttle(throttle),
+        password_reset: PasswordReset::new(
+            ResetPorts {
+                users,
+                sessions: session_store,
+                hasher,
+                cache: cache.clone(),
+                mailer,
+                codes,
+            },
             &policies,
         ),
         limits: settings.limits,

@@ -224,3 +224,48 @@ pub struct OtpVerifyIn {
     #[schema(pattern = "^[0-9]{6}$")]
     pub otp: String,
 }
+
+/// Body of PUT /users/me/password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "current_password": "correct-horse", "new_password": "battery-staple" }))]
+pub struct ChangePasswordIn {
+    /// 1–1024 characters: the password the account has now.
+    #[schema(min_length = 1, max_length = 1024, format = Password)]
+    pub current_password: String,
+    /// 8–1024 characters.
+    #[schema(min_length = 8, max_length = 1024, format = Password)]
+    pub new_password: String,
+}
+
+/// Body of DELETE /users/me.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "password": "correct-horse" }))]
+pub struct DeleteAccountIn {
+    /// 1–1024 characters: the account's password.
+    #[schema(min_length = 1, max_length = 1024, format = Password)]
+    pub password: String,
+}
+
+/// Body of POST /users/password/forgot.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "email": "alice@example.com" }))]
+pub struct ForgotPasswordIn {
+    /// The account's verified address, in any letter case.
+    #[schema(max_length = 256, format = Email)]
+    pub email: String,
+}
+
+/// Body of POST /users/password/reset.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({ "email": "alice@example.com", "code": "123456", "new_password": "battery-staple" }))]
+pub struct ResetPasswordIn {
+    /// The address the code was sent to, in any letter case.
+    #[schema(max_length = 256, format = Email)]
+    pub email: String,
+    /// The six digits from the email.
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub code: String,
+    /// 8–1024 characters.
+    #[schema(min_length = 8, max_length = 1024, format = Password)]
+    pub new_password: String,
+}

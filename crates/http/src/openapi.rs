@@ -46,6 +46,7 @@ const BEARER: &str = "bearer";
     tags(
         (name = "meta", description = "Liveness and readiness"),
         (name = "users", description = "Accounts, tokens and email verification"),
+        (name = "account", description = "Change or reset the password, delete the account"),
         (name = "sessions", description = "Refresh tokens, log-out and the signed-in user's sessions"),
         (name = "todos", description = "The signed-in user's todos"),
     )

@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use crate::{extract::TrustedProxies, layers::Limits};
 use todos_domain::{
-    Authentication, EmailVerification, HealthProbe, LogIn, Sessions, SignUp, Todos,
+    Account, Authentication, EmailVerification, HealthProbe, LogIn, PasswordReset, Sessions,
+    SignUp, Todos,
 };
 
 /// What handlers reach: the use cases, and the probes readiness reports on.
@@ -16,6 +17,10 @@ pub struct AppState {
     pub sessions: Sessions,
     pub todos: Todos,
     pub email_verification: EmailVerification,
+    /// Password change and account deletion.
+    pub account: Account,
+    /// Forgot/reset password by email.
+    pub password_reset: PasswordReset,
     pub readiness: Readiness,
     pub limits: Limits,
     /// Whose `X-Forwarded-For` names the client.

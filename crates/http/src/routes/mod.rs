@@ -1,3 +1,4 @@
+mod account;
 mod meta;
 mod sessions;
 mod todos;
@@ -41,6 +42,7 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(meta::routes())
         .merge(users::routes())
+        .merge(account::routes())
         .merge(sessions::routes())
         .merge(todos::routes())
 }
