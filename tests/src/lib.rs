@@ -256,7 +256,7 @@ impl TestApp {
     }
 
     /// `method path` with `token` as the bearer, and `body` as JSON if any.
-    async fn authed(
+    pub async fn authed(
         &self,
         method: Method,
         path: &str,
@@ -336,6 +336,45 @@ impl TestApp {
             None => "/users/me/sessions".to_owned(),
         };
         self.authed(Method::DELETE, &path, token, None).await
+    }
+
+    /// `PUT /users/me/password`.
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Response {
+        let body = json!({ "current_password": current, "new_password": new });
+        self.authed(Method::PUT, "/users/me/password", token, Some(&body))
+            .await
+    }
+
+    /// `DELETE /users/me` with the password.
+    pub async fn delete_account(&self, token: &str, password: &str) -> Response {
+        let body = json!({ "password": password });
+        self.authed(Method::DELETE, "/users/me", token, Some(&body))
+            .await
+    }
+
+    /// `POST /users/password/forgot`.
+    pub async fn forgot_password(&self, email: &str) -> Response {
+        self.post_json("/users/password/forgot", &json!({ "email": email }))
+            .await
+    }
+
+    /// `POST /users/password/reset`.
+    pub async fn reset_password(&self, email: &str, code: &str, new_password: &str) -> Response {
+        let body = json!({ "email": email, "code": code, "new_password": new_password });
+        self.post_json("/users/password/reset", &body).await
+    }
+
+    /// Asks for a reset code for `email` and reads it from the email that
+    /// arrives at `mailbox` (the address as the account stored it).
+    pub async fn reset_code_for(&self, email: &str, mailbox: &str) -> String {
+        let before = self.emails_containing(mailbox, RESET_MARKER, 0).await;
+        assert_eq!(self.forgot_password(email).await.status(), 202);
+        let after = self
+            .emails_containing(mailbox, RESET_MARKER, before.len() + 1)
+            .await;
+        let new: Vec<&String> = after.iter().filter(|mail| !before.contains(mail)).collect();
+        assert_eq!(new.len(), 1, "one new reset email to {mailbox}: {new:#?}");
+        code_after(new[0], RESET_MARKER)
     }
 
     pub async fn me(&self, token: &str) -> Response {
@@ -522,8 +561,16 @@ pub fn retry_after_secs(response: &Response) -> u64 {
 
 pub const OTP_MARKER: &str = "verification code is ";
 
+/// What precedes the code in a password reset email.
+pub const RESET_MARKER: &str = "password reset code is ";
+
 /// The six-digit code in an OTP email.
 pub fn otp_in(email: &str) -> String {
-    let start = email.find(OTP_MARKER).expect("an OTP email") + OTP_MARKER.len();
+    code_after(email, OTP_MARKER)
+}
+
+/// The six characters after `marker` in `email`.
+pub fn code_after(email: &str, marker: &str) -> String {
+    let start = email.find(marker).expect("a code email") + marker.len();
     email[start..start + 6].to_owned()
 }

@@ -196,10 +196,12 @@ impl Observed {
 
 /// Operations whose 503 comes from the cache, which a test can take away;
 /// the others get theirs from the embedded database, which it cannot.
-const CACHE_BACKED: [(&str, &str); 3] = [
+const CACHE_BACKED: [(&str, &str); 5] = [
     ("GET", "/health/ready"),
     ("POST", "/users/email/otp"),
     ("POST", "/users/email/otp/verify"),
+    ("POST", "/users/password/forgot"),
+    ("POST", "/users/password/reset"),
 ];
 
 #[tokio::test]
@@ -386,6 +388,65 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     seen.call(&app, M::POST, r, r, None, None).await;
     seen.call(&app, M::POST, r, r, Some(ghost), None).await;
 
+    // Password changes and account deletion, of users of their own.
+    app.sign_up("pat", password).await;
+    let pat = app.log_in_ok("pat", password).await;
+    let pat_token = pat["access_token"].as_str().unwrap();
+    let r = "/users/me/password";
+    let change = json!({ "current_password": password, "new_password": password });
+    seen.call(&app, M::PUT, r, r, Some(pat_token), Some(&change))
+        .await;
+    seen.call(&app, M::PUT, r, r, None, Some(&change)).await;
+    seen.call(&app, M::PUT, r, r, Some(ghost), Some(&change))
+        .await;
+    seen.call(&app, M::PUT, r, r, Some(pat_token), Some(&json!({})))
+        .await;
+    seen.call_oversized(&app, M::PUT, r, r, Some(pat_token))
+        .await;
+    let wrong_change = json!({ "current_password": "wrong-password", "new_password": password });
+    for _ in 0..10 {
+        seen.call(&app, M::PUT, r, r, Some(pat_token), Some(&wrong_change))
+            .await;
+    }
+    seen.call(&app, M::PUT, r, r, Some(pat_token), Some(&change))
+        .await; // 429: the log-in throttle of pat
+    let r = "/users/me";
+    let confirm = json!({ "password": password });
+    seen.call(&app, M::DELETE, r, r, Some(pat_token), Some(&confirm))
+        .await; // 429 too
+    seen.call(&app, M::DELETE, r, r, None, Some(&confirm)).await;
+    seen.call(&app, M::DELETE, r, r, Some(ghost), Some(&confirm))
+        .await;
+    seen.call(&app, M::DELETE, r, r, Some(pat_token), Some(&json!({})))
+        .await;
+    seen.call_oversized(&app, M::DELETE, r, r, Some(pat_token))
+        .await;
+    let dee = app.token_for("dee").await;
+    let wrong_confirm = json!({ "password": "wrong-password" });
+    seen.call(&app, M::DELETE, r, r, Some(&dee), Some(&wrong_confirm))
+        .await;
+    seen.call(&app, M::DELETE, r, r, Some(&dee), Some(&confirm))
+        .await;
+
+    // Password reset, at ann's verified address (it ends ann's sessions).
+    let code = app.reset_code_for(email, email).await; // the first request of five
+    let r = "/users/password/reset";
+    let wrong_code = if code == "000000" { "111111" } else { "000000" };
+    let reset = |code: &str| json!({ "email": email, "code": code, "new_password": password });
+    seen.call(&app, M::POST, r, r, None, Some(&reset(wrong_code)))
+        .await;
+    seen.call(&app, M::POST, r, r, None, Some(&json!({}))).await;
+    seen.call_oversized(&app, M::POST, r, r, None).await;
+    seen.call(&app, M::POST, r, r, None, Some(&reset(&code)))
+        .await;
+    let r = "/users/password/forgot";
+    let forgot = json!({ "email": email });
+    for _ in 2..=6 {
+        seen.call(&app, M::POST, r, r, None, Some(&forgot)).await; // the sixth is 429
+    }
+    seen.call(&app, M::POST, r, r, None, Some(&json!({}))).await;
+    seen.call_oversized(&app, M::POST, r, r, None).await;
+
     // The cache down: the operations that need it answer 503.
     let outage = spawn_app_with(|settings| {
         settings.redis = Some(RedisSettings::new(format!(
@@ -404,6 +465,11 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     let r = "/users/email/otp/verify";
     let attempt = json!({ "email": email, "otp": "123456" });
     seen.call(&outage, M::POST, r, r, Some(outage_token), Some(&attempt))
+        .await;
+    let r = "/users/password/forgot";
+    seen.call(&outage, M::POST, r, r, None, Some(&forgot)).await;
+    let r = "/users/password/reset";
+    seen.call(&outage, M::POST, r, r, None, Some(&reset("123456")))
         .await;
 
     let mut problems = Vec::new();

@@ -1,4 +1,4 @@
-//! Redis going away: only the OTP routes and readiness fail (503, naming
+//! Redis going away: only the OTP and password reset routes and readiness fail (503, naming
 //! the cache); todo routes keep working; all recovers without a restart.
 
 use std::{
@@ -77,6 +77,13 @@ async fn assert_todos_still_work(app: &TestApp, token: &str) {
             .as_nanos()
     );
     assert_eq!(app.sign_up(&newcomer, "password123").await.status(), 201);
+    // So does the password throttle; the password stays what it was.
+    assert_eq!(
+        app.change_password(token, "password123", "password123")
+            .await
+            .status(),
+        204
+    );
     let id = app.new_todo(token, "works without the cache").await;
     assert_eq!(app.get_todo(token, &id.to_string()).await.status(), 200);
     assert_eq!(app.list_todos(token, "").await.status(), 200);
@@ -89,6 +96,15 @@ async fn assert_cache_is_down(app: &TestApp, token: &str) {
     let (status, body) =
         status_and_json(app.verify_otp(token, "ann@example.com", "123456").await).await;
     assert_eq!(status, 503, "{body}");
+
+    // Password resets need their codes and counters.
+    let (status, body) = status_and_json(app.forgot_password("ann@example.com").await).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("cache"), "{body}");
+    let reset = app
+        .reset_password("ann@example.com", "123456", "password123")
+        .await;
+    assert_eq!(reset.status(), 503);
 
     let (status, body) = app.readiness().await;
     assert_eq!(status, 503);

@@ -1,6 +1,6 @@
 //! Nothing secret in the logs: the whole flow runs against the real binary
-//! with `RUST_LOG=debug`, and no password, hash, access or refresh token,
-//! OTP or signing key used in it may appear anywhere in its output.
+//! with `RUST_LOG=debug`, and no password (old, new or reset), hash,
+//! access or refresh token, OTP, reset code or signing key used in it may appear anywhere in its output.
 
 mod support;
 
@@ -12,6 +12,8 @@ use tokio::io::AsyncReadExt;
 const SECRET: &str = "redaction-test-signing-key-0123456789abcdef";
 const PASSWORD: &str = "correct-horse-battery-staple";
 const WRONG_PASSWORD: &str = "wrong-horse-battery-staple";
+const CHANGED_PASSWORD: &str = "changed-horse-battery-staple";
+const RESET_PASSWORD: &str = "reset-horse-battery-staple";
 
 #[tokio::test]
 async fn debug_logs_of_a_full_flow_hold_no_secrets() {
@@ -79,7 +81,7 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
             .status(),
         202
     );
-    let code = read_code(&mail_dir).await;
+    let code = read_code(&mail_dir, "verification code is ").await;
     let wrong_code = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     let attempt = |otp: &str| json!({ "email": "alice@example.com", "otp": otp });
     assert_eq!(
@@ -129,6 +131,76 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
         "the replay ended the session"
     );
 
+    // The account's lifecycle: change the password, reset it with a
+    // mailed code (a wrong one first), delete the account.
+    let send = |method: reqwest::Method, path: &str, body: Value, token: &str| {
+        client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let credentials = json!({ "username": "alice", "password": PASSWORD });
+    let login: Value = post("/users/log-in", credentials, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let third_token = login["access_token"].as_str().unwrap().to_owned();
+    let change = json!({ "current_password": PASSWORD, "new_password": CHANGED_PASSWORD });
+    assert_eq!(
+        send(reqwest::Method::PUT, "/users/me/password", change, &third_token)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        post("/users/password/forgot", json!({ "email": "alice@example.com" }), None)
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let reset_code = read_code(&mail_dir, "password reset code is ").await;
+    let wrong_reset_code = format!("{:06}", (reset_code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let reset = |code: &str| {
+        json!({ "email": "alice@example.com", "code": code, "new_password": RESET_PASSWORD })
+    };
+    assert_eq!(
+        post("/users/password/reset", reset(&wrong_reset_code), None)
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        post("/users/password/reset", reset(&reset_code), None)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let credentials = json!({ "username": "alice", "password": RESET_PASSWORD });
+    let login: Value = post("/users/log-in", credentials, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last_token = login["access_token"].as_str().unwrap().to_owned();
+    for (password, status) in [(WRONG_PASSWORD, 401), (RESET_PASSWORD, 204)] {
+        let body = json!({ "password": password });
+        assert_eq!(
+            send(reqwest::Method::DELETE, "/users/me", body, &last_token)
+                .await
+                .unwrap()
+                .status(),
+            status
+        );
+    }
+
     server.terminate().await;
     // All it wrote: the `listening on` line (read by `serve`), the rest of
     // stdout and the log on stderr.
@@ -157,6 +229,12 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
         ("signing key", SECRET),
         ("OTP", code.as_str()),
         ("wrong OTP", wrong_code.as_str()),
+        ("changed password", CHANGED_PASSWORD),
+        ("reset password", RESET_PASSWORD),
+        ("reset code", reset_code.as_str()),
+        ("wrong reset code", wrong_reset_code.as_str()),
+        ("third token", third_token.as_str()),
+        ("last token", last_token.as_str()),
         ("argon2 hash", "$argon2id$"),
         ("bcrypt hash", "$2b$"),
     ] {
@@ -164,13 +242,15 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
     }
 }
 
-async fn read_code(mail_dir: &std::path::Path) -> String {
+/// The six digits after `marker` in the first email that has it.
+async fn read_code(mail_dir: &std::path::Path, marker: &str) -> String {
     for _ in 0..200 {
         if let Ok(entries) = std::fs::read_dir(mail_dir) {
             for entry in entries.flatten() {
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                if let Some(at) = text.find("verification code is ") {
-                    return text[at + 21..at + 27].to_owned();
+                if let Some(at) = text.find(marker) {
+                    let at = at + marker.len();
+                    return text[at..at + 6].to_owned();
                 }
             }
         }

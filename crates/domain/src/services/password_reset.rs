@@ -92,7 +92,8 @@ impl PasswordReset {
         };
         self.mailer
             .send(Email {
-                to: email,
+                // As the account stored it, not as this request typed it.
+                to: user.verified_email.clone().unwrap_or(email),
                 message: Message::PasswordResetCode {
                     username: user.username,
                     code,
@@ -150,7 +151,7 @@ impl PasswordReset {
         self.sessions.end_all(user.id, SystemTime::now()).await?;
         self.mailer
             .send(Email {
-                to: email,
+                to: user.verified_email.clone().unwrap_or(email),
                 message: Message::PasswordChanged {
                     username: user.username,
                 },
@@ -227,9 +228,14 @@ mod tests {
         Otp::parse(code).unwrap()
     }
 
+    /// As the account stored it.
+    fn stored_address() -> EmailAddress {
+        EmailAddress::parse("ann@example.com").unwrap()
+    }
+
     fn ann() -> User {
         User {
-            verified_email: Some(address()),
+            verified_email: Some(stored_address()),
             username: "ann".into(),
             ..alice()
         }
@@ -354,7 +360,7 @@ mod tests {
             .mailer
             .expect_send()
             .with(eq(Email {
-                to: address(),
+                to: stored_address(),
                 message: Message::PasswordResetCode {
                     username: "ann".into(),
                     code: otp("042917"),
@@ -446,7 +452,7 @@ mod tests {
             .mailer
             .expect_send()
             .with(eq(Email {
-                to: address(),
+                to: stored_address(),
                 message: Message::PasswordChanged {
                     username: "ann".into(),
                 },
