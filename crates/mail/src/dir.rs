@@ -33,19 +33,28 @@ impl DirMailer {
 impl Mailer for DirMailer {
     async fn send(&self, email: Email) -> Result<(), DomainError> {
         let message = compose::message(&self.from, &email)?;
+        let subject = compose::subject(&message);
         let id = self
             .transport
             .send(message)
             .await
             .map_err(|e| DomainError::unavailable("mail", e))?;
-        tracing::info!(to = %email.to, subject = %email.subject, file = %self.dir.join(format!("{id}.eml")).display(), "email written");
+        tracing::info!(
+            to = %email.to,
+            kind = email.message.kind(),
+            subject = %subject,
+            file = %self.dir.join(format!("{id}.eml")).display(),
+            "email written"
+        );
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use todos_domain::EmailAddress;
+    use std::time::Duration;
+
+    use todos_domain::{EmailAddress, Message, Otp};
 
     use super::*;
 
@@ -54,12 +63,14 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("outbox");
         let mailer = DirMailer::new(&dir, crate::DEFAULT_FROM).unwrap();
-        for n in 0..2 {
+        for _ in 0..2 {
             mailer
                 .send(Email {
                     to: EmailAddress::parse("ann@example.com").unwrap(),
-                    subject: format!("hello {n}"),
-                    body: "Your verification code is 123456.".into(),
+                    message: Message::VerificationCode {
+                        code: Otp::parse("123456").unwrap(),
+                        valid_for: Duration::from_secs(180),
+                    },
                 })
                 .await
                 .unwrap();
@@ -72,6 +83,26 @@ mod tests {
         let text = std::fs::read_to_string(&files[0]).unwrap();
         assert!(files[0].extension().unwrap() == "eml");
         assert!(text.contains("To: ann@example.com"), "{text}");
-        assert!(text.contains("123456"), "{text}");
+        assert!(
+            text.contains("Subject: Your todos verification code\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Type: multipart/alternative;"),
+            "{text}"
+        );
+        let plain = text
+            .find("Content-Type: text/plain; charset=utf-8")
+            .expect(&text);
+        let html = text
+            .find("Content-Type: text/html; charset=utf-8")
+            .expect(&text);
+        assert!(plain < html, "plain text first: {text}");
+        // ASCII text with short lines: 7bit, so the file holds it verbatim.
+        assert!(
+            text.contains("Your verification code is 123456.\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("<strong>123456</strong>"), "{text}");
     }
 }

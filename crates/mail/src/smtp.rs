@@ -29,9 +29,10 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     async fn send(&self, email: Email) -> Result<(), DomainError> {
         let message = compose::message(&self.from, &email)?;
+        let subject = compose::subject(&message);
         match self.transport.send(message).await {
             Ok(_) => {
-                tracing::info!(to = %email.to, subject = %email.subject, "email sent");
+                tracing::info!(to = %email.to, kind = email.message.kind(), subject = %subject, "email sent");
                 Ok(())
             }
             Err(e) if e.is_permanent() => Err(DomainError::unexpected(e)),
