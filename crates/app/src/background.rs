@@ -11,6 +11,11 @@ use tokio_util::task::TaskTracker;
 const MAX_ATTEMPTS: u32 = 4;
 /// Backoff before retry n is `FIRST_BACKOFF * 2^(n-1)`: 0.25 s, 0.5 s, 1 s.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Delivery starts this long after a message is queued, so the response
+/// that queued it goes out first: rendering and writing an email must not
+/// share the CPU with it, or its timing would tell whether an email was
+/// sent (say, whether a forgot-password address has an account).
+const DELIVERY_DELAY: Duration = Duration::from_millis(10);
 
 /// The set of running background tasks.
 #[derive(Clone, Default)]
@@ -66,6 +71,7 @@ impl Mailer for QueuedMailer {
 }
 
 async fn deliver(transport: Arc<dyn Mailer>, email: Email) {
+    tokio::time::sleep(DELIVERY_DELAY).await;
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=MAX_ATTEMPTS {
         match transport.send(email.clone()).await {

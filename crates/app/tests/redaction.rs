@@ -150,24 +150,34 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
     let third_token = login["access_token"].as_str().unwrap().to_owned();
     let change = json!({ "current_password": PASSWORD, "new_password": CHANGED_PASSWORD });
     assert_eq!(
-        send(reqwest::Method::PUT, "/users/me/password", change, &third_token)
-            .await
-            .unwrap()
-            .status(),
+        send(
+            reqwest::Method::PUT,
+            "/users/me/password",
+            change,
+            &third_token
+        )
+        .await
+        .unwrap()
+        .status(),
         204
     );
     assert_eq!(
-        post("/users/password/forgot", json!({ "email": "alice@example.com" }), None)
-            .await
-            .unwrap()
-            .status(),
+        post(
+            "/users/password/forgot",
+            json!({ "email": "alice@example.com" }),
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
         202
     );
     let reset_code = read_code(&mail_dir, "password reset code is ").await;
-    let wrong_reset_code = format!("{:06}", (reset_code.parse::<u32>().unwrap() + 1) % 1_000_000);
-    let reset = |code: &str| {
-        json!({ "email": "alice@example.com", "code": code, "new_password": RESET_PASSWORD })
-    };
+    let wrong_reset_code = format!(
+        "{:06}",
+        (reset_code.parse::<u32>().unwrap() + 1) % 1_000_000
+    );
+    let reset = |code: &str| json!({ "email": "alice@example.com", "code": code, "new_password": RESET_PASSWORD });
     assert_eq!(
         post("/users/password/reset", reset(&wrong_reset_code), None)
             .await
