@@ -136,8 +136,11 @@ mod tests {
         assert_eq!(tasks.drain(Duration::from_secs(60)).await, 0);
 
         assert_eq!(calls.load(Ordering::SeqCst), 3);
-        // 0.25 s + 0.5 s of backoff (virtual time).
-        assert_eq!(started.elapsed(), Duration::from_millis(750));
+        // The delivery delay, then 0.25 s + 0.5 s of backoff (virtual time).
+        assert_eq!(
+            started.elapsed(),
+            DELIVERY_DELAY + Duration::from_millis(750)
+        );
     }
 
     #[tokio::test(start_paused = true)]

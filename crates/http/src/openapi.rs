@@ -238,8 +238,9 @@ mod tests {
             assert!(responses.contains_key("401"), "{operation}");
         }
         assert_eq!(
-            protected, 12,
-            "users/me, two OTP routes, five todo routes, log-out and three session routes"
+            protected, 14,
+            "users/me (GET, DELETE), the password change, two OTP routes, five todo \
+             routes, log-out and three session routes"
         );
     }
 }
