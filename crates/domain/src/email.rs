@@ -204,6 +204,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_email_s_debug_names_its_kind_and_hides_its_content() {
+        let to = EmailAddress::parse("ann@example.com").unwrap();
+        let code = Otp::parse("042917").unwrap();
+        let emails = [
+            Message::VerificationCode {
+                code: code.clone(),
+                valid_for: std::time::Duration::from_secs(180),
+            },
+            Message::PasswordResetCode {
+                username: "ann".into(),
+                code,
+                valid_for: std::time::Duration::from_secs(900),
+            },
+            Message::Text {
+                subject: "hello".into(),
+                body: "private words".into(),
+            },
+        ]
+        .map(|message| {
+            format!(
+                "{:?}",
+                Email {
+                    to: to.clone(),
+                    message
+                }
+            )
+        });
+        assert_eq!(
+            emails[0],
+            r#"Email { to: EmailAddress("ann@example.com"), kind: "verification code", .. }"#
+        );
+        assert!(emails[1].contains(r#"kind: "password reset code""#), "{}", emails[1]);
+        assert!(emails[2].contains(r#"kind: "text""#), "{}", emails[2]);
+        for debug in &emails {
+            for secret in ["042917", "private", "hello"] {
+                assert!(!debug.contains(secret), "{debug}");
+            }
+        }
+    }
+
+    #[test]
     fn email_rules() {
         assert_eq!(
             EmailAddress::parse("Ann@Example.COM").unwrap().as_str(),
