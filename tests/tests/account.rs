@@ -11,6 +11,7 @@ use todos_tests::{RESET_MARKER, TestApp, retry_after_secs, spawn_app, status_and
 
 const PASSWORD: &str = "password123";
 const NEW_PASSWORD: &str = "brand-new-password";
+const ALICE_MAIL: &str = "alice@example.com";
 
 /// Signs `name` up and logs in: the log-in body.
 async fn session_of(app: &TestApp, name: &str) -> Value {
@@ -102,7 +103,7 @@ async fn changing_the_password_ends_the_other_sessions_and_keeps_the_current_one
 #[tokio::test]
 async fn a_password_change_mails_a_notice_to_the_verified_address() {
     let app = spawn_app().await;
-    let session = verified(&app, "alice", "alice@example.com").await;
+    let session = verified(&app, "alice", ALICE_MAIL).await;
     let token = str_of(&session, "access_token");
 
     assert_eq!(
@@ -113,11 +114,7 @@ async fn a_password_change_mails_a_notice_to_the_verified_address() {
     );
 
     let notices = app
-        .emails_containing(
-            "alice@example.com",
-            "Subject: Your todos password was changed",
-            1,
-        )
+        .emails_containing(ALICE_MAIL, "Subject: Your todos password was changed", 1)
         .await;
     assert_eq!(notices.len(), 1);
     assert!(notices[0].contains("alice"), "{}", notices[0]);
@@ -231,20 +228,33 @@ async fn wrong_current_passwords_share_the_log_in_throttle_of_the_username() {
 
 const ACCEPTED: &str = "If the address is verified, a code was sent";
 
+/// A new reset code for alice's address, read from her mail.
+async fn alice_code(app: &TestApp) -> String {
+    app.reset_code_for(ALICE_MAIL, ALICE_MAIL).await
+}
+
+/// Resets the password at alice's address with `code`.
+async fn reset_alice(app: &TestApp, code: &str, new_password: &str) -> Response {
+    app.reset_password(ALICE_MAIL, code, new_password).await
+}
+
+/// A six-digit code that is not `code`.
+fn another(code: &str) -> String {
+    format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
+}
+
 #[tokio::test]
 async fn a_reset_code_sets_the_password_ends_every_session_and_mails_a_notice() {
     let app = spawn_app().await;
-    let current = verified(&app, "alice", "alice@example.com").await;
+    let current = verified(&app, "alice", ALICE_MAIL).await;
     let other = app.log_in_ok("alice", PASSWORD).await;
 
-    let response = app.forgot_password("alice@example.com").await;
+    let response = app.forgot_password(ALICE_MAIL).await;
     assert_eq!(
         status_and_json(response).await,
         (202, json!({ "detail": ACCEPTED }))
     );
-    let mails = app
-        .emails_containing("alice@example.com", RESET_MARKER, 1)
-        .await;
+    let mails = app.emails_containing(ALICE_MAIL, RESET_MARKER, 1).await;
     assert_eq!(mails.len(), 1);
     let code = todos_tests::code_after(&mails[0], RESET_MARKER);
     assert!(
@@ -254,9 +264,7 @@ async fn a_reset_code_sets_the_password_ends_every_session_and_mails_a_notice() 
     assert!(mails[0].contains("Subject: Your todos password reset code"));
     assert!(mails[0].contains("15 minutes"), "{}", mails[0]);
 
-    let response = app
-        .reset_password("alice@example.com", &code, NEW_PASSWORD)
-        .await;
+    let response = app.reset_password(ALICE_MAIL, &code, NEW_PASSWORD).await;
     assert_eq!(response.status(), 204);
 
     for session in [&current, &other] {
@@ -272,22 +280,14 @@ async fn a_reset_code_sets_the_password_ends_every_session_and_mails_a_notice() 
     assert_eq!(app.log_in("alice", PASSWORD).await.status(), 401);
     app.log_in_ok("alice", NEW_PASSWORD).await;
     let notices = app
-        .emails_containing(
-            "alice@example.com",
-            "Subject: Your todos password was changed",
-            1,
-        )
+        .emails_containing(ALICE_MAIL, "Subject: Your todos password was changed", 1)
         .await;
     assert_eq!(notices.len(), 1);
     assert!(!notices[0].contains(&code));
 
     // Single use.
     assert_eq!(
-        status_and_json(
-            app.reset_password("alice@example.com", &code, PASSWORD)
-                .await
-        )
-        .await,
+        status_and_json(reset_alice(&app, &code, PASSWORD).await).await,
         bad_request()
     );
     app.log_in_ok("alice", NEW_PASSWORD).await;
@@ -302,60 +302,33 @@ async fn addresses_are_matched_in_any_letter_case_and_mail_goes_to_the_stored_on
         .reset_code_for("ALICE@EXAMPLE.COM", "Alice@Example.com")
         .await;
 
-    assert_eq!(
-        app.reset_password("alice@example.com", &code, NEW_PASSWORD)
-            .await
-            .status(),
-        204
-    );
+    assert_eq!(reset_alice(&app, &code, NEW_PASSWORD).await.status(), 204);
     app.log_in_ok("alice", NEW_PASSWORD).await;
 }
 
 #[tokio::test]
 async fn wrong_codes_are_400_and_the_fifth_voids_the_code() {
     let app = spawn_app().await;
-    verified(&app, "alice", "alice@example.com").await;
-    let code = app
-        .reset_code_for("alice@example.com", "alice@example.com")
-        .await;
-    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    verified(&app, "alice", ALICE_MAIL).await;
+    let code = alice_code(&app).await;
+    let wrong = another(&code);
 
     for _ in 0..4 {
         assert_eq!(
-            status_and_json(
-                app.reset_password("alice@example.com", &wrong, NEW_PASSWORD)
-                    .await
-            )
-            .await,
+            status_and_json(reset_alice(&app, &wrong, NEW_PASSWORD).await).await,
             bad_request()
         );
     }
     // Four wrong, then the right one: it works.
-    assert_eq!(
-        app.reset_password("alice@example.com", &code, NEW_PASSWORD)
-            .await
-            .status(),
-        204
-    );
+    assert_eq!(reset_alice(&app, &code, NEW_PASSWORD).await.status(), 204);
 
-    let code = app
-        .reset_code_for("alice@example.com", "alice@example.com")
-        .await;
-    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let code = alice_code(&app).await;
+    let wrong = another(&code);
     for _ in 0..5 {
-        assert_eq!(
-            app.reset_password("alice@example.com", &wrong, PASSWORD)
-                .await
-                .status(),
-            400
-        );
+        assert_eq!(reset_alice(&app, &wrong, PASSWORD).await.status(), 400);
     }
     assert_eq!(
-        status_and_json(
-            app.reset_password("alice@example.com", &code, PASSWORD)
-                .await
-        )
-        .await,
+        status_and_json(reset_alice(&app, &code, PASSWORD).await).await,
         bad_request(),
         "voided after 5 wrong attempts"
     );
@@ -365,51 +338,30 @@ async fn wrong_codes_are_400_and_the_fifth_voids_the_code() {
 #[tokio::test]
 async fn a_newer_request_replaces_the_code() {
     let app = spawn_app().await;
-    verified(&app, "alice", "alice@example.com").await;
-    let first = app
-        .reset_code_for("alice@example.com", "alice@example.com")
-        .await;
-    let second = app
-        .reset_code_for("alice@example.com", "alice@example.com")
-        .await;
+    verified(&app, "alice", ALICE_MAIL).await;
+    let first = alice_code(&app).await;
+    let second = alice_code(&app).await;
 
     if first != second {
         assert_eq!(
-            status_and_json(
-                app.reset_password("alice@example.com", &first, NEW_PASSWORD)
-                    .await
-            )
-            .await,
+            status_and_json(reset_alice(&app, &first, NEW_PASSWORD).await).await,
             bad_request()
         );
     }
-    assert_eq!(
-        app.reset_password("alice@example.com", &second, NEW_PASSWORD)
-            .await
-            .status(),
-        204
-    );
+    assert_eq!(reset_alice(&app, &second, NEW_PASSWORD).await.status(), 204);
 }
 
 #[tokio::test]
 async fn codes_and_new_passwords_are_validated_without_touching_the_code() {
     let app = spawn_app().await;
-    verified(&app, "alice", "alice@example.com").await;
-    let code = app
-        .reset_code_for("alice@example.com", "alice@example.com")
-        .await;
+    verified(&app, "alice", ALICE_MAIL).await;
+    let code = alice_code(&app).await;
 
     for bad in ["12345", "1234567", "12345a", " 12345", "１２３４５６", ""] {
-        assert_422_naming(
-            app.reset_password("alice@example.com", bad, NEW_PASSWORD)
-                .await,
-            "code",
-        )
-        .await;
+        assert_422_naming(reset_alice(&app, bad, NEW_PASSWORD).await, "code").await;
     }
     assert_422_naming(
-        app.reset_password("alice@example.com", &code, "short")
-            .await,
+        app.reset_password(ALICE_MAIL, &code, "short").await,
         "new_password",
     )
     .await;
@@ -422,20 +374,15 @@ async fn codes_and_new_passwords_are_validated_without_touching_the_code() {
     assert_422_naming(app.forgot_password("not an address").await, "email").await;
 
     // Eight 422s counted no attempt and spent nothing.
-    assert_eq!(
-        app.reset_password("alice@example.com", &code, NEW_PASSWORD)
-            .await
-            .status(),
-        204
-    );
+    assert_eq!(reset_alice(&app, &code, NEW_PASSWORD).await.status(), 204);
 }
 
 #[tokio::test]
 async fn an_address_without_a_code_is_400() {
     let app = spawn_app().await;
-    verified(&app, "alice", "alice@example.com").await;
+    verified(&app, "alice", ALICE_MAIL).await;
 
-    for email in ["alice@example.com", "nobody@example.com"] {
+    for email in [ALICE_MAIL, "nobody@example.com"] {
         assert_eq!(
             status_and_json(app.reset_password(email, "123456", NEW_PASSWORD).await).await,
             bad_request(),
@@ -594,7 +541,7 @@ async fn forgot_and_reset_take_the_same_time_for_known_and_unknown_addresses() {
 #[tokio::test]
 async fn deleting_the_account_takes_its_todos_and_sessions_and_frees_the_name() {
     let app = spawn_app().await;
-    let session = verified(&app, "alice", "alice@example.com").await;
+    let session = verified(&app, "alice", ALICE_MAIL).await;
     let token = str_of(&session, "access_token");
     let other = app.log_in_ok("alice", PASSWORD).await;
     let id = app.new_todo(token, "buy milk").await;
@@ -621,11 +568,7 @@ async fn deleting_the_account_takes_its_todos_and_sessions_and_frees_the_name() 
         gone
     );
     let notices = app
-        .emails_containing(
-            "alice@example.com",
-            "Subject: Your todos account was deleted",
-            1,
-        )
+        .emails_containing(ALICE_MAIL, "Subject: Your todos account was deleted", 1)
         .await;
     assert_eq!(notices.len(), 1);
 
@@ -649,12 +592,7 @@ async fn deleting_the_account_takes_its_todos_and_sessions_and_frees_the_name() 
         "another user's todos stay"
     );
     // The address is free to verify again.
-    assert_eq!(
-        app.verify_email(new_token, "alice@example.com")
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.verify_email(new_token, ALICE_MAIL).await.status(), 200);
 }
 
 #[tokio::test]

@@ -235,7 +235,11 @@ mod tests {
             emails[0],
             r#"Email { to: EmailAddress("ann@example.com"), kind: "verification code", .. }"#
         );
-        assert!(emails[1].contains(r#"kind: "password reset code""#), "{}", emails[1]);
+        assert!(
+            emails[1].contains(r#"kind: "password reset code""#),
+            "{}",
+            emails[1]
+        );
         assert!(emails[2].contains(r#"kind: "text""#), "{}", emails[2]);
         for debug in &emails {
             for secret in ["042917", "private", "hello"] {

@@ -41,6 +41,8 @@ const BEARER: &str = "bearer";
             PayloadTooLarge,
             Unavailable,
             HashingUnavailable,
+            WrongPassword,
+            PasswordThrottled,
         )
     ),
     tags(
@@ -128,6 +130,23 @@ impl ToSchema for ValidationErrorBodySchema {
     example = json!({ "detail": "Not Authorized" })
 )]
 pub struct NotAuthorized(DetailSchema);
+
+/// A bad bearer token, or a wrong password in the body.
+#[derive(ToResponse)]
+#[response(
+    headers(("WWW-Authenticate" = String, description = "Always `Bearer`")),
+    example = json!({ "detail": "Not Authorized" })
+)]
+pub struct WrongPassword(DetailSchema);
+
+/// Too many failed password checks for this username: the log-in
+/// throttle, which password changes and account deletions share.
+#[derive(ToResponse)]
+#[response(
+    headers(("Retry-After" = u64, description = "Seconds until a check is accepted again")),
+    example = json!({ "detail": "Too Many Requests" })
+)]
+pub struct PasswordThrottled(DetailSchema);
 
 /// A body, path or query value that breaks a rule: malformed JSON, a
 /// non-JSON content type, a missing field, a wrong type or a bad value.

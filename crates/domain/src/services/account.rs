@@ -329,50 +329,43 @@ mod tests {
             .unwrap();
     }
 
-    #[tokio::test]
-    async fn a_wrong_current_password_changes_nothing() {
-        let mut ports = Ports::new(7);
-        ports.expect_no_change();
-        let account = ports.account();
-
-        let err = account
+    /// The errors of a password change and of a deletion of `user`'s
+    /// account with `password`.
+    async fn both_refused(account: &Account, user: User, password: &str) -> [DomainError; 2] {
+        let change = account
             .change_password(
-                &who(verified_alice()),
-                password("wrong-password"),
+                &who(user.clone()),
+                self::password(password),
                 new_password(),
                 client(),
             )
             .await
             .unwrap_err();
-        assert!(matches!(err, DomainError::NotAuthenticated), "{err:?}");
-        let err = account
-            .delete(&verified_alice(), password("wrong-password"), client())
+        let delete = account
+            .delete(&user, self::password(password), client())
             .await
             .unwrap_err();
-        assert!(matches!(err, DomainError::NotAuthenticated), "{err:?}");
+        [change, delete]
+    }
+
+    #[tokio::test]
+    async fn a_wrong_current_password_changes_nothing() {
+        let mut ports = Ports::new(7);
+        ports.expect_no_change();
+
+        for err in both_refused(&ports.account(), verified_alice(), "wrong-password").await {
+            assert!(matches!(err, DomainError::NotAuthenticated), "{err:?}");
+        }
     }
 
     #[tokio::test]
     async fn a_name_that_now_belongs_to_another_account_is_a_gone_user() {
         let mut ports = Ports::new(8);
         ports.expect_no_change();
-        let account = ports.account();
 
-        let err = account
-            .change_password(
-                &who(alice()),
-                password("right-password"),
-                new_password(),
-                client(),
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(err, DomainError::UserNotFound), "{err:?}");
-        let err = account
-            .delete(&alice(), password("right-password"), client())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, DomainError::UserNotFound), "{err:?}");
+        for err in both_refused(&ports.account(), alice(), "right-password").await {
+            assert!(matches!(err, DomainError::UserNotFound), "{err:?}");
+        }
     }
 
     #[tokio::test]

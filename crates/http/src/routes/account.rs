@@ -11,7 +11,8 @@ use crate::{
     error::ApiError,
     extract::{ApiJson, ClientAddr, CurrentSession, CurrentUser},
     openapi::{
-        Detail, HashingUnavailable, PayloadTooLarge, Unavailable, UserGone, ValidationFailed,
+        Detail, HashingUnavailable, PasswordThrottled, PayloadTooLarge, Unavailable, UserGone,
+        ValidationFailed, WrongPassword,
     },
 };
 
@@ -40,16 +41,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
     request_body = ChangePasswordIn,
     responses(
         (status = 204, description = "Changed; the other sessions are ended"),
-        (status = 401, description = "Bad token, or wrong `current_password`", body = Detail,
-            headers(("WWW-Authenticate" = String, description = "Always `Bearer`")),
-            example = json!({ "detail": "Not Authorized" })),
+        (status = 401, response = WrongPassword),
         (status = 404, response = UserGone),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
-        (status = 429, description = "Too many failed password checks for this username \
-            (the log-in throttle)", body = Detail,
-            headers(("Retry-After" = u64, description = "Seconds until a check is accepted again")),
-            example = json!({ "detail": "Too Many Requests" })),
+        (status = 429, response = PasswordThrottled),
         (status = 503, response = HashingUnavailable),
     ),
 )]
@@ -84,16 +80,11 @@ async fn change_password(
     request_body = DeleteAccountIn,
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Bad token, or wrong `password`", body = Detail,
-            headers(("WWW-Authenticate" = String, description = "Always `Bearer`")),
-            example = json!({ "detail": "Not Authorized" })),
+        (status = 401, response = WrongPassword),
         (status = 404, response = UserGone),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
-        (status = 429, description = "Too many failed password checks for this username \
-            (the log-in throttle)", body = Detail,
-            headers(("Retry-After" = u64, description = "Seconds until a check is accepted again")),
-            example = json!({ "detail": "Too Many Requests" })),
+        (status = 429, response = PasswordThrottled),
         (status = 503, response = HashingUnavailable),
     ),
 )]
