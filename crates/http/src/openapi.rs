@@ -174,7 +174,8 @@ pub struct TodoNotFound(DetailSchema);
 #[response(example = json!({ "detail": "Request body too large" }))]
 pub struct PayloadTooLarge(DetailSchema);
 
-/// The database (or, for email verification, the cache) cannot be reached.
+/// The database (or, for email verification and password resets, the
+/// cache) cannot be reached.
 #[derive(ToResponse)]
 #[response(example = json!({ "detail": "The database is unavailable, try again later" }))]
 pub struct Unavailable(DetailSchema);
