@@ -9,6 +9,8 @@ mod m20261201_000003_user_no_pad_collation;
 mod m20261201_000004_add_username_skeleton;
 mod m20261201_000005_add_user_email_key;
 mod m20261204_000006_create_session;
+mod m20261205_000007_todo_timestamps;
+mod m20261205_000008_create_idempotency_key;
 mod steps;
 
 pub struct Migrator;
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_add_username_skeleton::Migration),
             Box::new(m20261201_000005_add_user_email_key::Migration),
             Box::new(m20261204_000006_create_session::Migration),
+            Box::new(m20261205_000007_todo_timestamps::Migration),
+            Box::new(m20261205_000008_create_idempotency_key::Migration),
         ]
     }
 }

@@ -3,12 +3,9 @@
 //! that a second use is recognised as reuse). Only adds tables, so
 //! databases of every earlier release upgrade without touching their rows.
 
-use sea_orm_migration::{
-    prelude::*,
-    sea_orm::{ConnectionTrait, DbBackend, Statement},
-};
+use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
-use crate::steps::{create_index_if_missing, mysql_no_pad_binary_collation};
+use crate::steps::{create_index_if_missing, mysql_no_pad_binary_collation, user_id_column};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -21,7 +18,7 @@ const DIGEST_CHARS: u32 = 64;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let user_id = user_id_column(manager).await?;
+        let user_id = user_id_column(manager, Session::UserId).await?;
         let mut session = Table::create();
         session
             .table(Session::Table)
@@ -129,42 +126,6 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(Session::Table).to_owned())
             .await
     }
-}
-
-/// `session.user_id`, of the same type as `user.id`: BIGINT, except on
-/// MySQL/MariaDB databases upgraded from the old service, whose `user.id`
-/// is an INT; MySQL refuses a foreign key between columns of different
-/// types (PostgreSQL and SQLite take BIGINT against either).
-async fn user_id_column(manager: &SchemaManager<'_>) -> Result<ColumnDef, DbErr> {
-    let mut column = ColumnDef::new(Session::UserId);
-    column.not_null();
-    if manager.get_database_backend() != DbBackend::MySql {
-        return Ok(column.big_integer().to_owned());
-    }
-    let row = manager
-        .get_connection()
-        .query_one_raw(Statement::from_string(
-            DbBackend::MySql,
-            "SELECT COLUMN_TYPE FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'user' AND COLUMN_NAME = 'id'",
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Migration("table `user` has no column `id`".into()))?;
-    // Read as bytes: MySQL 8 reports COLUMN_TYPE as a binary string.
-    let column_type: Vec<u8> = row.try_get_by_index(0)?;
-    let column_type = String::from_utf8_lossy(&column_type).to_ascii_lowercase();
-    let unsigned = column_type.ends_with("unsigned");
-    Ok(match (column_type.split(['(', ' ']).next(), unsigned) {
-        (Some("bigint"), false) => column.big_integer().to_owned(),
-        (Some("bigint"), true) => column.big_unsigned().to_owned(),
-        (Some("int"), false) => column.integer().to_owned(),
-        (Some("int"), true) => column.unsigned().to_owned(),
-        _ => {
-            return Err(DbErr::Migration(format!(
-                "`user`.`id` is {column_type}, expected INT or BIGINT"
-            )));
-        }
-    })
 }
 
 #[derive(DeriveIden)]

@@ -4,7 +4,7 @@
 
 use sea_orm_migration::{
     prelude::*,
-    sea_orm::{ConnectionTrait, DbBackend},
+    sea_orm::{ConnectionTrait, DbBackend, Statement},
 };
 
 /// `CREATE INDEX IF NOT EXISTS` is not portable (MySQL lacks it).
@@ -150,4 +150,43 @@ impl DerivedUserColumn {
             )
             .await
     }
+}
+
+/// A `user_id` column (named `name`), NOT NULL, of the same type as `user.id`: BIGINT, except on
+/// MySQL/MariaDB databases upgraded from the old service, whose `user.id`
+/// is an INT; MySQL refuses a foreign key between columns of different
+/// types (PostgreSQL and SQLite take BIGINT against either).
+pub(crate) async fn user_id_column(
+    manager: &SchemaManager<'_>,
+    name: impl IntoIden,
+) -> Result<ColumnDef, DbErr> {
+    let mut column = ColumnDef::new(name);
+    column.not_null();
+    if manager.get_database_backend() != DbBackend::MySql {
+        return Ok(column.big_integer().to_owned());
+    }
+    let row = manager
+        .get_connection()
+        .query_one_raw(Statement::from_string(
+            DbBackend::MySql,
+            "SELECT COLUMN_TYPE FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'user' AND COLUMN_NAME = 'id'",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Migration("table `user` has no column `id`".into()))?;
+    // Read as bytes: MySQL 8 reports COLUMN_TYPE as a binary string.
+    let column_type: Vec<u8> = row.try_get_by_index(0)?;
+    let column_type = String::from_utf8_lossy(&column_type).to_ascii_lowercase();
+    let unsigned = column_type.ends_with("unsigned");
+    Ok(match (column_type.split(['(', ' ']).next(), unsigned) {
+        (Some("bigint"), false) => column.big_integer().to_owned(),
+        (Some("bigint"), true) => column.big_unsigned().to_owned(),
+        (Some("int"), false) => column.integer().to_owned(),
+        (Some("int"), true) => column.unsigned().to_owned(),
+        _ => {
+            return Err(DbErr::Migration(format!(
+                "`user`.`id` is {column_type}, expected INT or BIGINT"
+            )));
+        }
+    })
 }

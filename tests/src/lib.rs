@@ -510,6 +510,50 @@ impl TestApp {
         self.verify_otp(token, email, &code).await
     }
 
+    /// Marks `key` of `username`'s as taken by a request for `contents`
+    /// that started `age` ago and has not finished, straight in the
+    /// database: a request still running (or one that died).
+    pub async fn hold_idempotency_key(
+        &self,
+        username: &str,
+        key: &str,
+        contents: &str,
+        age: Duration,
+    ) {
+        use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+        use todos_persistence::entity::{idempotency_key, user};
+        let db = todos_persistence::connect(&DatabaseSettings::new(self.database_url.clone()))
+            .await
+            .unwrap();
+        let owner = user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(&db)
+            .await
+            .unwrap()
+            .expect("the user exists");
+        let at = todos_domain::micros(SystemTime::now() - age);
+        let todo = todos_domain::NewTodo {
+            contents: todos_domain::TodoContents::parse(contents).unwrap(),
+            is_done: false,
+        };
+        idempotency_key::ActiveModel {
+            user_id: Set(owner.id),
+            key_digest: Set(todos_domain::IdempotencyKey::parse(key).unwrap().digest()),
+            fingerprint: Set(todos_domain::fingerprint(&todo)),
+            created_at: Set(at),
+            claimed_at: Set(at),
+            todo_id: Set(None),
+            todo_contents: Set(None),
+            todo_is_done: Set(None),
+            todo_created_at: Set(None),
+            todo_updated_at: Set(None),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+    }
+
     /// Removes a user straight from the database, as an operator would.
     pub async fn delete_user_row(&self, username: &str) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

@@ -578,7 +578,7 @@ async fn deleting_the_account_takes_its_todos_and_sessions_and_frees_the_name() 
     let new_token = str_of(&again, "access_token");
     assert_eq!(
         status_and_json(app.list_todos(new_token, "").await).await,
-        (200, json!({ "todos": [] }))
+        (200, json!({ "todos": [], "next": null }))
     );
     assert_eq!(app.get_todo(new_token, &id.to_string()).await.status(), 404);
     let (_, me) = status_and_json(app.me(new_token).await).await;

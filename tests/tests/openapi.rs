@@ -316,11 +316,35 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
         .await;
     seen.call_oversized(&app, M::POST, r, r, Some(token)).await;
 
-    seen.call(&app, M::GET, r, r, Some(token), None).await;
+    let response = seen.call(&app, M::GET, r, r, Some(token), None).await;
+    let page_etag = response.headers()["etag"].clone();
     seen.call(&app, M::GET, r, r, None, None).await;
     seen.call(&app, M::GET, r, r, Some(ghost), None).await;
     seen.call(&app, M::GET, r, "/todos?order=sideways", Some(token), None)
         .await;
+    let fresh = app
+        .client
+        .get(app.url(r))
+        .header("if-none-match", page_etag);
+    seen.send(M::GET, r, Some(token), fresh).await; // 304
+    // The same key with another body; then one still held by a running request.
+    let keyed = |key: &str, body: &Value| {
+        app.client
+            .post(app.url("/todos"))
+            .header("idempotency-key", key)
+            .json(body)
+    };
+    seen.send(M::POST, r, Some(token), keyed("k1", &todo)).await;
+    seen.send(
+        M::POST,
+        r,
+        Some(token),
+        keyed("k1", &json!({ "contents": "bread" })),
+    )
+    .await; // 422
+    app.hold_idempotency_key("ann", "k2", "buy milk", std::time::Duration::ZERO)
+        .await;
+    seen.send(M::POST, r, Some(token), keyed("k2", &todo)).await; // 409
 
     let r = "/todos/{id}";
     let own = format!("/todos/{id}");
@@ -338,6 +362,18 @@ async fn every_status_an_operation_returns_is_documented_and_vice_versa() {
     }
     seen.call_oversized(&app, M::PATCH, r, &own, Some(token))
         .await;
+    let response = app.get_todo(token, &id.to_string()).await;
+    let etag = response.headers()["etag"].clone();
+    let fresh = app.client.get(app.url(&own)).header("if-none-match", etag);
+    seen.send(M::GET, r, Some(token), fresh).await; // 304
+    for method in [M::PATCH, M::DELETE] {
+        let stale = app
+            .client
+            .request(method.clone(), app.url(&own))
+            .header("if-match", "\"stale\"")
+            .json(&done);
+        seen.send(method, r, Some(token), stale).await; // 412
+    }
     seen.call(&app, M::DELETE, r, &own, None, None).await;
     seen.call(&app, M::DELETE, r, &own, Some(ghost), None).await;
     seen.call(&app, M::DELETE, r, "/todos/abc", Some(token), None)

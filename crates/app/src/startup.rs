@@ -20,7 +20,7 @@ pub struct Application {
     connections: ConnectionLimits,
     db: DatabaseConnection,
     tasks: BackgroundTasks,
-    session_sweep: tokio::task::JoinHandle<()>,
+    purges: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -29,7 +29,7 @@ impl Application {
         let db = open_database(&settings.database).await?;
         let tasks = BackgroundTasks::default();
         let state = wiring::app_state(&settings, &db, &tasks)?;
-        let session_sweep = sweep::spawn(state.sessions.clone(), sweep::EVERY);
+        let purges = sweep::spawn(state.sessions.clone(), state.todos.clone(), sweep::EVERY);
         let router = todos_http::router(state);
         let listener = serve::bind(settings.addr)?;
         Ok(Self {
@@ -38,7 +38,7 @@ impl Application {
             connections: settings.connections,
             db,
             tasks,
-            session_sweep,
+            purges,
         })
     }
 
@@ -72,7 +72,7 @@ impl Application {
                 server.abort();
             }
         }
-        self.session_sweep.abort();
+        self.purges.abort();
         let unfinished = self.tasks.drain(BACKGROUND_GRACE).await;
         if unfinished > 0 {
             tracing::warn!(

@@ -56,7 +56,7 @@ pub(crate) fn app_state(
             .with_throttle(throttle.clone()),
         authentication: Authentication::new(users.clone(), session_store.clone(), tokens),
         sessions,
-        todos: Todos::new(Arc::new(SeaTodoRepository::new(db.clone()))),
+        todos: Todos::with_policies(Arc::new(SeaTodoRepository::new(db.clone())), &policies),
         email_verification: EmailVerification::new(
             users.clone(),
             cache.clone(),

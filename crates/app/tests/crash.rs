@@ -1,5 +1,6 @@
 //! Crash safety on SQLite: a burst of POST /todos, SIGKILL mid-burst, a
-//! restart, and every todo that was answered 201 is there, intact.
+//! restart, and every todo that was answered 201 is there, intact; an
+//! idempotent POST retried across a SIGKILL and restart creates one todo.
 
 mod support;
 
@@ -131,6 +132,60 @@ async fn every_acknowledged_todo_survives_sigkill() {
         acknowledged.len(),
         stored.len()
     );
+    server.child.start_kill().unwrap();
+    let _ = server.child.wait().await;
+}
+
+/// A client whose first answer was lost retries with the same
+/// `Idempotency-Key` after the server was killed and restarted: it gets
+/// the first answer again, and the todo exists once.
+#[tokio::test]
+async fn an_idempotent_post_is_answered_the_same_after_sigkill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let credentials = json!({ "username": "retry", "password": "password123" });
+    let post = |base: &str, token: &str| {
+        client
+            .post(format!("{base}/todos"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", "3f2a9c1e-retry-after-crash")
+            .json(&json!({ "contents": "pay the rent" }))
+            .send()
+    };
+
+    let mut server = start(dir.path()).await;
+    let base = server.address.clone();
+    client
+        .post(format!("{base}/users/sign-up"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    let token = log_in(&client, &base, &credentials).await;
+    let first = post(&base, &token).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first_etag = first.headers()["etag"].clone();
+    let first_body: Value = first.json().await.unwrap();
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+
+    let mut server = start(dir.path()).await;
+    let base = server.address.clone();
+    let token = log_in(&client, &base, &credentials).await;
+    let again = post(&base, &token).await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["etag"], first_etag);
+    assert_eq!(again.json::<Value>().await.unwrap(), first_body);
+    let list: Value = client
+        .get(format!("{base}/todos"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["todos"].as_array().unwrap().len(), 1, "{list}");
     server.child.start_kill().unwrap();
     let _ = server.child.wait().await;
 }

@@ -29,6 +29,19 @@ pub enum DomainError {
     #[error("no such todo")]
     TodoNotFound,
 
+    /// The todo is not in the state the request required (its version
+    /// differs from the one the client last saw).
+    #[error("the todo has changed")]
+    PreconditionFailed,
+
+    /// An idempotency key came again with a request other than its first.
+    #[error("the idempotency key was used for another request")]
+    IdempotencyKeyReused,
+
+    /// The first request with this idempotency key is still running.
+    #[error("the first request with this idempotency key is still running")]
+    RequestInProgress,
+
     /// The user has no live session with this id.
     #[error("no such session")]
     SessionNotFound,

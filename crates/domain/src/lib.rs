@@ -31,6 +31,7 @@
 mod client;
 mod email;
 mod error;
+mod idempotency;
 mod log_limit;
 mod policy;
 pub mod ports;
@@ -42,6 +43,7 @@ mod user;
 pub use client::ClientAddress;
 pub use email::{Email, EmailAddress, EmailKey, Message, Otp};
 pub use error::{BoxError, DomainError};
+pub use idempotency::{CreateOnce, IdempotencyKey, IdempotencyPolicy, fingerprint};
 pub use log_limit::OncePerSecond;
 pub use policy::{LoginPolicy, OtpPolicy, Policies, ResetPolicy, SessionPolicy, SignUpPolicy};
 pub use ports::{
@@ -59,10 +61,13 @@ pub use services::{
     sessions::{Sessions, Tokens},
     sign_up::SignUp,
     sign_up_limit::SignUpLimit,
-    todos::Todos,
+    todos::{Precondition, Todos},
 };
 pub use session::{RefreshDigest, RefreshToken, Rotation, Session, SessionId};
-pub use todo::{NewTodo, SortOrder, Todo, TodoContents, TodoId};
+pub use todo::{
+    NewTodo, PageLimit, SortOrder, Todo, TodoChange, TodoContents, TodoId, TodoPage, TodoQuery,
+    from_micros, micros,
+};
 pub use user::{
     AccessToken, Credentials, LoginName, NewPassword, Password, PasswordHash, User, UserId,
     Username, UsernameSkeleton,

@@ -35,6 +35,8 @@ pub struct Policies {
     pub session: SessionPolicy,
     /// Password reset codes.
     pub reset: ResetPolicy,
+    /// Idempotency keys of todo creation.
+    pub idempotency: crate::IdempotencyPolicy,
 }
 
 impl Default for Policies {
@@ -46,6 +48,7 @@ impl Default for Policies {
             sign_up: SignUpPolicy::default(),
             session: SessionPolicy::default(),
             reset: ResetPolicy::default(),
+            idempotency: crate::IdempotencyPolicy::default(),
         }
     }
 }

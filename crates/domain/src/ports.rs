@@ -7,9 +7,10 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::{
-    AccessToken, Credentials, DomainError, Email, EmailAddress, LoginName, NewPassword, NewTodo,
-    Otp, Password, PasswordHash, RefreshDigest, Rotation, Session, SessionId, SortOrder, Todo,
-    TodoId, User, UserId, Username, UsernameSkeleton,
+    AccessToken, CreateOnce, Credentials, DomainError, Email, EmailAddress, IdempotencyKey,
+    LoginName, NewPassword, NewTodo, Otp, Password, PasswordHash, RefreshDigest, Rotation, Session,
+    SessionId, SortOrder, Todo, TodoChange, TodoId, TodoPage, TodoQuery, User, UserId, Username,
+    UsernameSkeleton,
 };
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -58,23 +59,58 @@ pub trait UserRepository: Send + Sync {
 }
 
 /// Every operation is scoped to the owner: another user's todo is absent.
+/// Times come from the caller (`now`), stored in whole microseconds.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait TodoRepository: Send + Sync {
     /// All of the owner's todos in id order, in a fixed number of queries.
     async fn list(&self, owner: UserId, order: SortOrder) -> Result<Vec<Todo>>;
 
+    /// A page of the owner's todos, in one statement: those `query`
+    /// selects, at most its limit, and whether more follow.
+    async fn page(&self, owner: UserId, query: &TodoQuery) -> Result<TodoPage>;
+
     /// The owner's todo `id`, or `None` when the owner has no such todo.
     async fn get(&self, owner: UserId, id: TodoId) -> Result<Option<Todo>>;
 
-    /// Stores a new todo of the owner's and returns it with its id.
-    async fn create(&self, owner: UserId, todo: NewTodo) -> Result<Todo>;
+    /// Stores a new todo of the owner's, made at `now`, and returns it
+    /// with its id.
+    async fn create(&self, owner: UserId, todo: NewTodo, now: SystemTime) -> Result<Todo>;
 
-    /// Marks the owner's todo done or not done; `None` when there is no such todo.
-    async fn set_done(&self, owner: UserId, id: TodoId, is_done: bool) -> Result<Option<Todo>>;
+    /// Like [`TodoRepository::create`], at most once per `key` of the
+    /// owner's: the todo and the key's record of it commit together. A
+    /// key whose request has held it longer than `lease` without
+    /// finishing may be taken over. `fingerprint` tells a repeat of the
+    /// first request from another request with the same key.
+    async fn create_once(
+        &self,
+        owner: UserId,
+        todo: NewTodo,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<CreateOnce>;
 
-    /// `false` when there was no such todo.
-    async fn delete(&self, owner: UserId, id: TodoId) -> Result<bool>;
+    /// Applies `change` to the owner's todo and moves its `updated_at` to
+    /// `now` (or a microsecond past the old one, if that is later), in one
+    /// statement that also checks `version` when given: `None` when there
+    /// is no such todo, or its version is not `version`.
+    async fn update(
+        &self,
+        owner: UserId,
+        id: TodoId,
+        change: &TodoChange,
+        version: Option<i64>,
+        now: SystemTime,
+    ) -> Result<Option<Todo>>;
+
+    /// Deletes the owner's todo, in one statement that also checks
+    /// `version` when given; `false` when nothing matched.
+    async fn delete(&self, owner: UserId, id: TodoId, version: Option<i64>) -> Result<bool>;
+
+    /// Deletes idempotency keys first used before `before`; how many.
+    async fn purge_idempotency_keys(&self, before: SystemTime) -> Result<u64>;
 }
 
 /// Outcome of checking a password against a stored hash.

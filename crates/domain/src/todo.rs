@@ -1,4 +1,7 @@
-use std::str::FromStr;
+use std::{
+    str::FromStr,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use crate::{DomainError, UserId};
 
@@ -104,6 +107,113 @@ pub struct Todo {
     pub contents: TodoContents,
     /// Whether it is done.
     pub is_done: bool,
+    /// When it was made (whole microseconds).
+    pub created_at: SystemTime,
+    /// When it last changed (whole microseconds); every change moves it
+    /// forward, by a microsecond at least.
+    pub updated_at: SystemTime,
+}
+
+impl Todo {
+    /// What preconditions compare: `updated_at` in microseconds since the
+    /// Unix epoch. Every change makes it larger, so equal versions mean
+    /// an unchanged todo.
+    pub fn version(&self) -> i64 {
+        micros(self.updated_at)
+    }
+}
+
+/// Whole microseconds since the Unix epoch (0 before it; saturating), as
+/// stores keep times.
+pub fn micros(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+    })
+}
+
+/// The time `micros` microseconds after the Unix epoch (as stored).
+pub fn from_micros(micros: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(micros.max(0).unsigned_abs())
+}
+
+/// A change to a todo: what is `Some` is set, the rest stays.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TodoChange {
+    /// New contents.
+    pub contents: Option<TodoContents>,
+    /// New state.
+    pub is_done: Option<bool>,
+}
+
+impl TodoChange {
+    /// Whether it would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.contents.is_none() && self.is_done.is_none()
+    }
+}
+
+/// How many todos a page holds at most: 1 to [`PageLimit::MAX`], which is
+/// also the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(u64);
+
+impl PageLimit {
+    /// The largest page, and a page's size when none is asked for.
+    pub const MAX: u64 = 1000;
+
+    /// Parses a query value: a whole number from 1 to 1000.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        u64::from_str(raw)
+            .ok()
+            .filter(|limit| (1..=Self::MAX).contains(limit))
+            .map(Self)
+            .ok_or_else(|| DomainError::invalid("limit", "must be a whole number from 1 to 1000"))
+    }
+
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for PageLimit {
+    fn default() -> Self {
+        Self(Self::MAX)
+    }
+}
+
+/// Which of a user's todos a page shows, in which order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TodoQuery {
+    /// By id, ascending or descending.
+    pub order: SortOrder,
+    /// Only done (`Some(true)`) or only open (`Some(false)`) todos.
+    pub is_done: Option<bool>,
+    /// Only ids after this one in `order` (above it ascending, below it
+    /// descending); it need not exist.
+    pub after: Option<TodoId>,
+    /// At most this many.
+    pub limit: PageLimit,
+}
+
+/// One page of todos.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TodoPage {
+    /// At most the query's limit, in its order.
+    pub todos: Vec<Todo>,
+    /// Whether further todos match the query (after the last one here).
+    pub more: bool,
+}
+
+impl TodoPage {
+    /// The query of the following page, when there is one.
+    pub fn next(&self, query: &TodoQuery) -> Option<TodoQuery> {
+        let last = self.todos.last().filter(|_| self.more)?;
+        Some(TodoQuery {
+            after: Some(last.id),
+            ..*query
+        })
+    }
 }
 
 /// A todo to create.
@@ -148,6 +258,52 @@ mod tests {
             TodoContents::parse(" buy milk\n").unwrap().into_inner(),
             " buy milk\n",
             "stored verbatim"
+        );
+    }
+
+    #[test]
+    fn page_limits_are_1_to_1000() {
+        assert_eq!(PageLimit::default().get(), 1000);
+        assert_eq!(PageLimit::parse("1").unwrap().get(), 1);
+        assert_eq!(PageLimit::parse("1000").unwrap().get(), 1000);
+        for bad in ["0", "1001", "-1", "abc", "", "1.5", " 5"] {
+            assert!(PageLimit::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions_are_microseconds_of_updated_at() {
+        let at = from_micros(1_800_000_000_123_456);
+        assert_eq!(micros(at), 1_800_000_000_123_456);
+        assert_eq!(micros(UNIX_EPOCH - Duration::from_secs(1)), 0);
+        assert_eq!(from_micros(-5), UNIX_EPOCH);
+        let todo = Todo {
+            id: TodoId::new(1).unwrap(),
+            owner: UserId(1),
+            contents: TodoContents::parse("x").unwrap(),
+            is_done: false,
+            created_at: UNIX_EPOCH,
+            updated_at: at,
+        };
+        assert_eq!(todo.version(), 1_800_000_000_123_456);
+    }
+
+    #[test]
+    fn a_change_is_empty_only_without_both_fields() {
+        assert!(TodoChange::default().is_empty());
+        assert!(
+            !TodoChange {
+                is_done: Some(false),
+                ..TodoChange::default()
+            }
+            .is_empty()
+        );
+        assert!(
+            !TodoChange {
+                contents: Some(TodoContents::parse("x").unwrap()),
+                ..TodoChange::default()
+            }
+            .is_empty()
         );
     }
 

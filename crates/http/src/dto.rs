@@ -172,37 +172,66 @@ pub struct CreateTodoIn {
     pub is_done: bool,
 }
 
+/// Body of PATCH /todos/{id}: at least one of the two.
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({ "is_done": true }))]
+#[schema(example = json!({ "contents": "buy oat milk", "is_done": true }))]
 pub struct UpdateTodoIn {
-    pub is_done: bool,
+    /// New contents: 1–256 characters, no NUL.
+    #[schema(min_length = 1, max_length = 256, pattern = r"^[^\u0000]*$")]
+    pub contents: Option<String>,
+    /// New state.
+    pub is_done: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "id": 1, "contents": "buy milk", "is_done": false }))]
+#[schema(example = json!({
+    "id": 1, "contents": "buy milk", "is_done": false,
+    "created_at": "2026-12-05T09:30:00.123456Z", "updated_at": "2026-12-05T09:30:00.123456Z"
+}))]
 pub struct TodoOut {
     pub id: i64,
     pub contents: String,
     pub is_done: bool,
+    /// When it was made (RFC 3339, UTC, microseconds).
+    pub created_at: String,
+    /// When it last changed (RFC 3339, UTC, microseconds); every change
+    /// moves it forward.
+    pub updated_at: String,
 }
 
 impl From<Todo> for TodoOut {
     fn from(todo: Todo) -> Self {
         Self {
             id: todo.id.get(),
+            created_at: rfc3339_micros(todo.created_at),
+            updated_at: rfc3339_micros(todo.updated_at),
             contents: todo.contents.into_inner(),
             is_done: todo.is_done,
         }
     }
 }
 
+/// UTC, microseconds: `2026-12-05T09:30:00.123456Z`.
+fn rfc3339_micros(time: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A page of todos.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({ "todos": [
-    { "id": 1, "contents": "buy milk", "is_done": false },
-    { "id": 2, "contents": "write README", "is_done": true }
-] }))]
+#[schema(example = json!({
+    "todos": [
+        { "id": 1, "contents": "buy milk", "is_done": false,
+          "created_at": "2026-12-05T09:30:00.123456Z", "updated_at": "2026-12-05T09:30:00.123456Z" },
+        { "id": 2, "contents": "write README", "is_done": true,
+          "created_at": "2026-12-05T09:31:00.000001Z", "updated_at": "2026-12-05T10:02:13.500000Z" }
+    ],
+    "next": "/todos?order=ASC&limit=2&after=2"
+}))]
 pub struct TodoListOut {
     pub todos: Vec<TodoOut>,
+    /// The relative URL of the next page (same order, filter and limit);
+    /// `null` exactly when no further todo matches.
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,6 +15,7 @@ pub enum Location {
     Body,
     Path,
     Query,
+    Header,
 }
 
 impl Location {
@@ -23,6 +24,7 @@ impl Location {
             Self::Body => "body",
             Self::Path => "path",
             Self::Query => "query",
+            Self::Header => "header",
         }
     }
 }
@@ -34,7 +36,7 @@ pub struct FieldError {
     #[serde(rename = "type")]
     #[schema(example = "value_error")]
     pub kind: &'static str,
-    /// Where: `body`, `path` or `query`, then the field.
+    /// Where: `body`, `path`, `query` or `header`, then the field.
     #[schema(example = json!(["body", "username"]))]
     pub loc: Vec<String>,
     #[schema(example = "must be 1 to 256 characters")]
@@ -131,6 +133,14 @@ impl IntoResponse for ApiError {
             DomainError::UsernameTaken => detail(StatusCode::CONFLICT, "Username Already Taken"),
             DomainError::EmailTaken => detail(StatusCode::CONFLICT, "Email Already In Use"),
             DomainError::InvalidOtp => detail(StatusCode::BAD_REQUEST, "Bad Request"),
+            DomainError::PreconditionFailed => {
+                detail(StatusCode::PRECONDITION_FAILED, "Precondition Failed")
+            }
+            DomainError::IdempotencyKeyReused => detail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency-Key reused with a different body",
+            ),
+            DomainError::RequestInProgress => detail(StatusCode::CONFLICT, "Request In Progress"),
             DomainError::RateLimited { retry_after } => retry_later(
                 detail(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
                 retry_after,
@@ -235,6 +245,24 @@ mod tests {
             ),
             (DomainError::EmailTaken, 409, "Email Already In Use", None),
             (DomainError::InvalidOtp, 400, "Bad Request", None),
+            (
+                DomainError::PreconditionFailed,
+                412,
+                "Precondition Failed",
+                None,
+            ),
+            (
+                DomainError::IdempotencyKeyReused,
+                422,
+                "Idempotency-Key reused with a different body",
+                None,
+            ),
+            (
+                DomainError::RequestInProgress,
+                409,
+                "Request In Progress",
+                None,
+            ),
             (
                 DomainError::RateLimited {
                     retry_after: seconds(30),

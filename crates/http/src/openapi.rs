@@ -43,6 +43,8 @@ const BEARER: &str = "bearer";
             HashingUnavailable,
             WrongPassword,
             PasswordThrottled,
+            NotModified,
+            PreconditionFailed,
         )
     ),
     tags(
@@ -147,6 +149,16 @@ pub struct WrongPassword(DetailSchema);
     example = json!({ "detail": "Too Many Requests" })
 )]
 pub struct PasswordThrottled(DetailSchema);
+
+/// The client's copy is current (its `If-None-Match` has the ETag): no body.
+#[derive(ToResponse)]
+#[response(headers(("ETag" = String, description = "The current entity tag")))]
+pub struct NotModified;
+
+/// The todo's ETag is not one the `If-Match` header names: nothing changed.
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": "Precondition Failed" }))]
+pub struct PreconditionFailed(DetailSchema);
 
 /// A body, path or query value that breaks a rule: malformed JSON, a
 /// non-JSON content type, a missing field, a wrong type or a bad value.

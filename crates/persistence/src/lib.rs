@@ -13,5 +13,5 @@ pub use connect::{DatabaseSettings, connect, connect_migrated, migrate};
 pub use health::DatabaseProbe;
 pub use sea_orm::DatabaseConnection;
 pub use sessions::SeaSessionRepository;
-pub use todos::SeaTodoRepository;
+pub use todos::{SeaTodoRepository, page_select};
 pub use users::SeaUserRepository;

@@ -1,13 +1,16 @@
+use std::time::{Duration, SystemTime};
+
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait, TryInsertResult, sea_query::Expr,
 };
 use todos_domain::{
-    DomainError, NewTodo, SortOrder, Todo, TodoContents, TodoId, TodoRepository, UserId,
+    CreateOnce, DomainError, IdempotencyKey, NewTodo, SortOrder, Todo, TodoChange, TodoContents,
+    TodoId, TodoPage, TodoQuery, TodoRepository, UserId, from_micros, micros,
 };
 
-use crate::entity::todo;
+use crate::entity::{idempotency_key, todo};
 use crate::error::db_error;
 
 pub struct SeaTodoRepository {
@@ -28,6 +31,8 @@ fn to_todo(model: todo::Model) -> Result<Todo, DomainError> {
         owner: UserId(model.user_id),
         contents: TodoContents::from_stored(model.contents),
         is_done: model.is_done,
+        created_at: from_micros(model.created_at),
+        updated_at: from_micros(model.updated_at),
     })
 }
 
@@ -37,22 +42,218 @@ fn owned(owner: UserId) -> sea_orm::Select<todo::Entity> {
     todo::Entity::find().filter(todo::Column::UserId.eq(owner.0))
 }
 
+fn sql_order(order: SortOrder) -> sea_orm::Order {
+    match order {
+        SortOrder::Asc => sea_orm::Order::Asc,
+        SortOrder::Desc => sea_orm::Order::Desc,
+    }
+}
+
+/// The one statement behind a page: one row more than the page holds, to
+/// know whether more follow. The indexes `(user_id, id)` and `(user_id,
+/// is_done, id)` serve it in order, touching no other user's rows and,
+/// filtered, none of the other state (README: "For client authors" shows
+/// the plans).
+pub fn page_select(owner: UserId, query: &TodoQuery) -> sea_orm::Select<todo::Entity> {
+    let mut select = owned(owner);
+    if let Some(is_done) = query.is_done {
+        select = select.filter(todo::Column::IsDone.eq(is_done));
+    }
+    if let Some(after) = query.after {
+        select = match query.order {
+            SortOrder::Asc => select.filter(todo::Column::Id.gt(after.get())),
+            SortOrder::Desc => select.filter(todo::Column::Id.lt(after.get())),
+        };
+    }
+    select
+        .order_by(todo::Column::Id, sql_order(query.order))
+        .limit(query.limit.get() + 1)
+}
+
+/// The todo a key's first request created, as recorded with the key.
+fn recorded_todo(key: &idempotency_key::Model) -> Option<Todo> {
+    Some(Todo {
+        id: TodoId::new(key.todo_id?)?,
+        owner: UserId(key.user_id),
+        contents: TodoContents::from_stored(key.todo_contents.clone()?),
+        is_done: key.todo_is_done?,
+        created_at: from_micros(key.todo_created_at?),
+        updated_at: from_micros(key.todo_updated_at?),
+    })
+}
+
+/// The key row of `owner`'s key `digest`.
+fn key_of(owner: UserId, digest: &str) -> sea_orm::Select<idempotency_key::Entity> {
+    idempotency_key::Entity::find()
+        .filter(idempotency_key::Column::UserId.eq(owner.0))
+        .filter(idempotency_key::Column::KeyDigest.eq(digest))
+}
+
+impl SeaTodoRepository {
+    /// Takes `owner`'s key for a request that starts at `now`: the
+    /// `claimed_at` that proves it, or how the key is taken already.
+    async fn claim(
+        &self,
+        owner: UserId,
+        digest: &str,
+        fingerprint: &str,
+        now: i64,
+        lease: Duration,
+    ) -> Result<Result<i64, CreateOnce>, DomainError> {
+        let claim = idempotency_key::ActiveModel {
+            user_id: Set(owner.0),
+            key_digest: Set(digest.to_owned()),
+            fingerprint: Set(fingerprint.to_owned()),
+            created_at: Set(now),
+            claimed_at: Set(now),
+            todo_id: Set(None),
+            todo_contents: Set(None),
+            todo_is_done: Set(None),
+            todo_created_at: Set(None),
+            todo_updated_at: Set(None),
+        };
+        // The primary key decides: of concurrent first uses, one inserts.
+        let inserted = idempotency_key::Entity::insert(claim)
+            .on_conflict_do_nothing_on([
+                idempotency_key::Column::UserId,
+                idempotency_key::Column::KeyDigest,
+            ])
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        if matches!(inserted, TryInsertResult::Inserted(_)) {
+            return Ok(Ok(now));
+        }
+        let Some(existing) = key_of(owner, digest)
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+        else {
+            // Purged or released between the two statements: as if running.
+            return Ok(Err(CreateOnce::InProgress));
+        };
+        if existing.fingerprint != fingerprint {
+            return Ok(Err(CreateOnce::Reused));
+        }
+        if let Some(todo) = recorded_todo(&existing) {
+            return Ok(Err(CreateOnce::Replayed(todo)));
+        }
+        let lease = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
+        if existing.claimed_at > now.saturating_sub(lease) {
+            return Ok(Err(CreateOnce::InProgress));
+        }
+        // A request that died holding the key: take it over, unless
+        // another repeat just did.
+        let taken = idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::ClaimedAt, Expr::value(now))
+            .filter(idempotency_key::Column::UserId.eq(owner.0))
+            .filter(idempotency_key::Column::KeyDigest.eq(digest))
+            .filter(idempotency_key::Column::ClaimedAt.eq(existing.claimed_at))
+            .filter(idempotency_key::Column::TodoId.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(if taken.rows_affected == 1 {
+            Ok(now)
+        } else {
+            Err(CreateOnce::InProgress)
+        })
+    }
+
+    /// Creates the todo and records it with the key claimed at
+    /// `claimed_at`, in one transaction.
+    async fn create_claimed(
+        &self,
+        owner: UserId,
+        new: NewTodo,
+        digest: &str,
+        claimed_at: i64,
+        now: i64,
+    ) -> Result<CreateOnce, DomainError> {
+        let txn = self.db.begin().await.map_err(db_error)?;
+        let created = insert_todo(&txn, owner, new, now).await?;
+        let recorded = idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::TodoId, Expr::value(created.id))
+            .col_expr(
+                idempotency_key::Column::TodoContents,
+                Expr::value(created.contents.clone()),
+            )
+            .col_expr(
+                idempotency_key::Column::TodoIsDone,
+                Expr::value(created.is_done),
+            )
+            .col_expr(
+                idempotency_key::Column::TodoCreatedAt,
+                Expr::value(created.created_at),
+            )
+            .col_expr(
+                idempotency_key::Column::TodoUpdatedAt,
+                Expr::value(created.updated_at),
+            )
+            .filter(idempotency_key::Column::UserId.eq(owner.0))
+            .filter(idempotency_key::Column::KeyDigest.eq(digest))
+            .filter(idempotency_key::Column::ClaimedAt.eq(claimed_at))
+            .filter(idempotency_key::Column::TodoId.is_null())
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        if recorded.rows_affected != 1 {
+            // Our claim was taken over (we ran past the lease): the todo
+            // goes with the rolled-back transaction.
+            txn.rollback().await.map_err(db_error)?;
+            return Ok(CreateOnce::InProgress);
+        }
+        txn.commit().await.map_err(db_error)?;
+        Ok(CreateOnce::Created(to_todo(created)?))
+    }
+}
+
+async fn insert_todo(
+    db: &impl sea_orm::ConnectionTrait,
+    owner: UserId,
+    new: NewTodo,
+    now: i64,
+) -> Result<todo::Model, DomainError> {
+    todo::ActiveModel {
+        contents: Set(new.contents.into_inner()),
+        is_done: Set(new.is_done),
+        user_id: Set(owner.0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(db_error)
+}
+
 #[async_trait]
 impl TodoRepository for SeaTodoRepository {
     /// One statement, whatever the number of todos.
     async fn list(&self, owner: UserId, order: SortOrder) -> Result<Vec<Todo>, DomainError> {
-        let order = match order {
-            SortOrder::Asc => sea_orm::Order::Asc,
-            SortOrder::Desc => sea_orm::Order::Desc,
-        };
         owned(owner)
-            .order_by(todo::Column::Id, order)
+            .order_by(todo::Column::Id, sql_order(order))
             .all(&self.db)
             .await
             .map_err(db_error)?
             .into_iter()
             .map(to_todo)
             .collect()
+    }
+
+    /// One statement: [`page_select`].
+    async fn page(&self, owner: UserId, query: &TodoQuery) -> Result<TodoPage, DomainError> {
+        let limit = query.limit.get();
+        let mut todos = page_select(owner, query)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(to_todo)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = todos.len() as u64 > limit;
+        todos.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(TodoPage { todos, more })
     }
 
     async fn get(&self, owner: UserId, id: TodoId) -> Result<Option<Todo>, DomainError> {
@@ -65,44 +266,112 @@ impl TodoRepository for SeaTodoRepository {
             .transpose()
     }
 
-    async fn create(&self, owner: UserId, new: NewTodo) -> Result<Todo, DomainError> {
-        let inserted = todo::ActiveModel {
-            contents: Set(new.contents.into_inner()),
-            is_done: Set(new.is_done),
-            user_id: Set(owner.0),
-            ..Default::default()
-        }
-        .insert(&self.db)
-        .await
-        .map_err(db_error)?;
-        to_todo(inserted)
+    async fn create(
+        &self,
+        owner: UserId,
+        new: NewTodo,
+        now: SystemTime,
+    ) -> Result<Todo, DomainError> {
+        to_todo(insert_todo(&self.db, owner, new, micros(now)).await?)
     }
 
-    async fn set_done(
+    /// The key is claimed first, in a statement of its own, so that a
+    /// repeat arriving meanwhile sees it and answers 409 instead of
+    /// waiting; the todo and the key's record of it then commit together.
+    /// A failure gives the key back, so the request can be retried.
+    async fn create_once(
+        &self,
+        owner: UserId,
+        new: NewTodo,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<CreateOnce, DomainError> {
+        let digest = key.digest();
+        let now = micros(now);
+        let claimed_at = match self.claim(owner, &digest, fingerprint, now, lease).await? {
+            Ok(claimed_at) => claimed_at,
+            Err(taken) => return Ok(taken),
+        };
+        let outcome = self
+            .create_claimed(owner, new, &digest, claimed_at, now)
+            .await;
+        if outcome.is_err() {
+            // Best effort: should this fail too, the lease frees the key.
+            let _ = idempotency_key::Entity::delete_many()
+                .filter(idempotency_key::Column::UserId.eq(owner.0))
+                .filter(idempotency_key::Column::KeyDigest.eq(&digest))
+                .filter(idempotency_key::Column::ClaimedAt.eq(claimed_at))
+                .filter(idempotency_key::Column::TodoId.is_null())
+                .exec(&self.db)
+                .await;
+        }
+        outcome
+    }
+
+    /// `updated_at` moves to `now`, or a microsecond past its old value
+    /// when that is later (a clock step back, two changes in one
+    /// microsecond), so every change makes a new version. The update
+    /// always changes a row it matches, so MySQL's count of changed rows
+    /// equals the matched ones.
+    async fn update(
         &self,
         owner: UserId,
         id: TodoId,
-        is_done: bool,
+        change: &TodoChange,
+        version: Option<i64>,
+        now: SystemTime,
     ) -> Result<Option<Todo>, DomainError> {
-        // MySQL reports only rows that changed, so the count cannot tell
-        // "missing" from "already in that state": the read decides.
-        todo::Entity::update_many()
-            .col_expr(todo::Column::IsDone, Expr::value(is_done))
+        let now = micros(now);
+        let mut update = todo::Entity::update_many()
+            .col_expr(
+                todo::Column::UpdatedAt,
+                Expr::cust_with_values(
+                    "CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END",
+                    [now, now],
+                ),
+            )
             .filter(todo::Column::Id.eq(id.get()))
-            .filter(todo::Column::UserId.eq(owner.0))
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
+            .filter(todo::Column::UserId.eq(owner.0));
+        if let Some(contents) = &change.contents {
+            update = update.col_expr(todo::Column::Contents, Expr::value(contents.as_str()));
+        }
+        if let Some(is_done) = change.is_done {
+            update = update.col_expr(todo::Column::IsDone, Expr::value(is_done));
+        }
+        if let Some(version) = version {
+            update = update.filter(todo::Column::UpdatedAt.eq(version));
+        }
+        let updated = update.exec(&self.db).await.map_err(db_error)?;
+        if updated.rows_affected == 0 {
+            return Ok(None);
+        }
         self.get(owner, id).await
     }
 
-    async fn delete(&self, owner: UserId, id: TodoId) -> Result<bool, DomainError> {
-        let deleted = todo::Entity::delete_many()
+    async fn delete(
+        &self,
+        owner: UserId,
+        id: TodoId,
+        version: Option<i64>,
+    ) -> Result<bool, DomainError> {
+        let mut delete = todo::Entity::delete_many()
             .filter(todo::Column::Id.eq(id.get()))
-            .filter(todo::Column::UserId.eq(owner.0))
+            .filter(todo::Column::UserId.eq(owner.0));
+        if let Some(version) = version {
+            delete = delete.filter(todo::Column::UpdatedAt.eq(version));
+        }
+        let deleted = delete.exec(&self.db).await.map_err(db_error)?;
+        Ok(deleted.rows_affected > 0)
+    }
+
+    async fn purge_idempotency_keys(&self, before: SystemTime) -> Result<u64, DomainError> {
+        let purged = idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::CreatedAt.lt(micros(before)))
             .exec(&self.db)
             .await
             .map_err(db_error)?;
-        Ok(deleted.rows_affected > 0)
+        Ok(purged.rows_affected)
     }
 }

@@ -8,7 +8,7 @@ use todos_domain::{
     Username, UsernameSkeleton,
 };
 
-use crate::entity::{session, session_spent_token, todo, user};
+use crate::entity::{idempotency_key, session, session_spent_token, todo, user};
 use crate::error::{db_error, is_unique_violation};
 
 pub struct SeaUserRepository {
@@ -144,6 +144,11 @@ impl UserRepository for SeaUserRepository {
             .map_err(db_error)?;
         todo::Entity::delete_many()
             .filter(todo::Column::UserId.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::UserId.eq(id.0))
             .exec(&txn)
             .await
             .map_err(db_error)?;

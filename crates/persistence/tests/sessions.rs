@@ -371,6 +371,7 @@ async fn deleting_a_user_takes_their_todos_sessions_and_spent_tokens_and_frees_t
                             contents: TodoContents::parse(contents).unwrap(),
                             is_done: false,
                         },
+                        SystemTime::now(),
                     )
                     .await
                     .unwrap();
@@ -717,18 +718,25 @@ async fn sessions_work_on_a_database_upgraded_from_the_legacy_schema() {
     }
 }
 
-/// The migration can be rolled back and applied again: `down` drops both
-/// tables (spent tokens first, for the foreign key), `up` recreates them.
+/// The latest migrations can be rolled back and applied again: `down`
+/// drops the idempotency keys, the todo timestamps and indexes, and both
+/// session tables (spent tokens first, for the foreign key); `up`
+/// recreates them.
 #[tokio::test]
 async fn the_session_migration_rolls_back_and_reapplies() {
     use todos_migration::{Migrator, MigratorTrait, SchemaManager};
     for store in stores().await {
         let backend = store.backend;
         let manager = SchemaManager::new(&store.db);
-        Migrator::down(&store.db, Some(1)).await.unwrap();
-        for table in ["session", "session_spent_token"] {
+        // The idempotency keys, the todo timestamps, then the sessions.
+        Migrator::down(&store.db, Some(3)).await.unwrap();
+        for table in ["session", "session_spent_token", "idempotency_key"] {
             let exists = manager.has_table(table).await.unwrap();
             assert!(!exists, "{backend}: {table} dropped");
+        }
+        for column in ["created_at", "updated_at"] {
+            let exists = manager.has_column("todo", column).await.unwrap();
+            assert!(!exists, "{backend}: todo.{column} dropped");
         }
         Migrator::up(&store.db, None).await.unwrap();
         let alice = store.user("alice").await;

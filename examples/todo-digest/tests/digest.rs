@@ -44,6 +44,7 @@ impl Store {
                     contents: TodoContents::parse(contents).unwrap(),
                     is_done,
                 },
+                std::time::SystemTime::now(),
             )
             .await
             .unwrap();

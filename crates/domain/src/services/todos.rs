@@ -1,8 +1,16 @@
-//! The signed-in user's todos: every operation is scoped to its owner.
+//! The signed-in user's todos: every operation is scoped to its owner
+//! (README: "HTTP surface" and "For client authors").
 
-use std::sync::Arc;
+use std::{sync::Arc, time::SystemTime};
 
-use crate::{DomainError, NewTodo, SortOrder, Todo, TodoId, TodoRepository, User};
+use crate::{
+    CreateOnce, DomainError, IdempotencyKey, IdempotencyPolicy, NewTodo, Policies, SortOrder, Todo,
+    TodoChange, TodoId, TodoPage, TodoQuery, TodoRepository, User, fingerprint,
+};
+
+/// What a conditional change requires of the todo as it is now (an HTTP
+/// `If-Match`, say); `None` requires nothing.
+pub type Precondition<'a> = Option<&'a (dyn Fn(&Todo) -> bool + Send + Sync)>;
 
 /// A user's own todos. Another user's todo answers exactly like a missing
 /// one ([`DomainError::TodoNotFound`]), so ids reveal nothing about other
@@ -10,17 +18,32 @@ use crate::{DomainError, NewTodo, SortOrder, Todo, TodoId, TodoRepository, User}
 #[derive(Clone)]
 pub struct Todos {
     repo: Arc<dyn TodoRepository>,
+    idempotency: IdempotencyPolicy,
 }
 
 impl Todos {
-    /// Todos kept in `repo`.
+    /// Todos kept in `repo`, with the default [`Policies`].
     pub fn new(repo: Arc<dyn TodoRepository>) -> Self {
-        Self { repo }
+        Self::with_policies(repo, &Policies::default())
+    }
+
+    /// Todos kept in `repo`, idempotency keys under `policies.idempotency`.
+    pub fn with_policies(repo: Arc<dyn TodoRepository>, policies: &Policies) -> Self {
+        Self {
+            repo,
+            idempotency: policies.idempotency,
+        }
     }
 
     /// All of the owner's todos, by id in `order`.
     pub async fn list(&self, owner: &User, order: SortOrder) -> Result<Vec<Todo>, DomainError> {
         self.repo.list(owner.id, order).await
+    }
+
+    /// A page of the owner's todos; [`TodoPage::next`] gives the query of
+    /// the page after it.
+    pub async fn page(&self, owner: &User, query: &TodoQuery) -> Result<TodoPage, DomainError> {
+        self.repo.page(owner.id, query).await
     }
 
     /// The owner's todo `id`, or [`DomainError::TodoNotFound`].
@@ -33,38 +56,125 @@ impl Todos {
 
     /// Stores a new todo of the owner's.
     pub async fn create(&self, owner: &User, todo: NewTodo) -> Result<Todo, DomainError> {
-        self.repo.create(owner.id, todo).await
+        self.repo.create(owner.id, todo, SystemTime::now()).await
     }
 
-    /// Marks the owner's todo `id` done or not done, or [`DomainError::TodoNotFound`].
-    pub async fn set_done(
+    /// Stores a new todo of the owner's unless `key` already made one, in
+    /// which case that one comes back as it was then. The same key with
+    /// another todo is [`DomainError::IdempotencyKeyReused`]; while its
+    /// first request runs, [`DomainError::RequestInProgress`].
+    pub async fn create_once(
+        &self,
+        owner: &User,
+        todo: NewTodo,
+        key: &IdempotencyKey,
+    ) -> Result<Todo, DomainError> {
+        let fingerprint = fingerprint(&todo);
+        match self
+            .repo
+            .create_once(
+                owner.id,
+                todo,
+                key,
+                &fingerprint,
+                SystemTime::now(),
+                self.idempotency.lease,
+            )
+            .await?
+        {
+            CreateOnce::Created(todo) | CreateOnce::Replayed(todo) => Ok(todo),
+            CreateOnce::InProgress => Err(DomainError::RequestInProgress),
+            CreateOnce::Reused => Err(DomainError::IdempotencyKeyReused),
+        }
+    }
+
+    /// Applies `change` to the owner's todo `id` if it passes
+    /// `precondition` ([`DomainError::PreconditionFailed`] if not). The
+    /// check and the change are atomic: the change applies only to the
+    /// version that passed. [`DomainError::TodoNotFound`] before all else.
+    pub async fn update(
         &self,
         owner: &User,
         id: TodoId,
-        is_done: bool,
+        change: &TodoChange,
+        precondition: Precondition<'_>,
     ) -> Result<Todo, DomainError> {
-        self.repo
-            .set_done(owner.id, id, is_done)
+        let version = self.version_passing(owner, id, precondition).await?;
+        match self
+            .repo
+            .update(owner.id, id, change, version, SystemTime::now())
             .await?
-            .ok_or(DomainError::TodoNotFound)
+        {
+            Some(todo) => Ok(todo),
+            None => Err(self.why_unchanged(owner, id, version).await),
+        }
     }
 
-    /// Deletes the owner's todo `id`, or [`DomainError::TodoNotFound`].
-    pub async fn delete(&self, owner: &User, id: TodoId) -> Result<(), DomainError> {
-        if self.repo.delete(owner.id, id).await? {
+    /// Deletes the owner's todo `id` if it passes `precondition`, as
+    /// [`Todos::update`] changes it.
+    pub async fn delete(
+        &self,
+        owner: &User,
+        id: TodoId,
+        precondition: Precondition<'_>,
+    ) -> Result<(), DomainError> {
+        let version = self.version_passing(owner, id, precondition).await?;
+        if self.repo.delete(owner.id, id, version).await? {
             Ok(())
         } else {
-            Err(DomainError::TodoNotFound)
+            Err(self.why_unchanged(owner, id, version).await)
+        }
+    }
+
+    /// Deletes the idempotency keys past their retention; how many.
+    pub async fn purge_idempotency_keys(&self) -> Result<u64, DomainError> {
+        let before = SystemTime::now()
+            .checked_sub(self.idempotency.retention)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        self.repo.purge_idempotency_keys(before).await
+    }
+
+    /// The version a conditional write must find, when there is a
+    /// precondition; reads the todo only then.
+    async fn version_passing(
+        &self,
+        owner: &User,
+        id: TodoId,
+        precondition: Precondition<'_>,
+    ) -> Result<Option<i64>, DomainError> {
+        let Some(passes) = precondition else {
+            return Ok(None);
+        };
+        let current = self.get(owner, id).await?;
+        if passes(&current) {
+            Ok(Some(current.version()))
+        } else {
+            Err(DomainError::PreconditionFailed)
+        }
+    }
+
+    /// Why a write that expected `version` matched nothing: the todo is
+    /// gone, or it changed after its version was checked.
+    async fn why_unchanged(&self, owner: &User, id: TodoId, version: Option<i64>) -> DomainError {
+        if version.is_none() {
+            return DomainError::TodoNotFound;
+        }
+        match self.repo.get(owner.id, id).await {
+            Ok(Some(_)) => DomainError::PreconditionFailed,
+            Ok(None) => DomainError::TodoNotFound,
+            Err(err) => err,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use mockall::predicate::eq;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use mockall::predicate::{always, eq};
 
     use super::*;
-    use crate::{MockTodoRepository, TodoContents, UserId};
+    use crate::{MockTodoRepository, PageLimit, TodoContents, UserId, from_micros};
 
     fn owner() -> User {
         User {
@@ -74,12 +184,33 @@ mod tests {
         }
     }
 
+    /// Todo `id`, at version `id * 1000`.
     fn todo(id: i64) -> Todo {
         Todo {
             id: TodoId::new(id).unwrap(),
             owner: UserId(1),
             contents: TodoContents::parse(format!("todo {id}")).unwrap(),
             is_done: false,
+            created_at: UNIX_EPOCH,
+            updated_at: from_micros(id * 1000),
+        }
+    }
+
+    fn id(n: i64) -> TodoId {
+        TodoId::new(n).unwrap()
+    }
+
+    fn milk() -> NewTodo {
+        NewTodo {
+            contents: TodoContents::parse("milk").unwrap(),
+            is_done: false,
+        }
+    }
+
+    fn done() -> TodoChange {
+        TodoChange {
+            is_done: Some(true),
+            ..TodoChange::default()
         }
     }
 
@@ -107,12 +238,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_page_comes_from_the_repository_and_names_the_next_query() {
+        let query = TodoQuery {
+            order: SortOrder::Desc,
+            is_done: Some(false),
+            after: Some(id(9)),
+            limit: PageLimit::parse("2").unwrap(),
+        };
+        let mut repo = MockTodoRepository::new();
+        repo.expect_page()
+            .with(eq(UserId(1)), eq(query))
+            .times(1)
+            .returning(|_, _| {
+                Ok(TodoPage {
+                    todos: vec![todo(8), todo(6)],
+                    more: true,
+                })
+            });
+
+        let page = Todos::new(Arc::new(repo))
+            .page(&owner(), &query)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            page.next(&query),
+            Some(TodoQuery {
+                after: Some(id(6)),
+                ..query
+            })
+        );
+        let last = TodoPage {
+            more: false,
+            ..page.clone()
+        };
+        assert_eq!(last.next(&query), None);
+        let empty = TodoPage {
+            todos: vec![],
+            more: true,
+        };
+        assert_eq!(empty.next(&query), None);
+    }
+
+    #[tokio::test]
     async fn get_of_missing_or_foreign_todo_is_not_found() {
         let mut repo = MockTodoRepository::new();
         repo.expect_get().returning(|_, _| Ok(None));
 
         let err = Todos::new(Arc::new(repo))
-            .get(&owner(), TodoId::new(99).unwrap())
+            .get(&owner(), id(99))
             .await
             .unwrap_err();
 
@@ -120,23 +294,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn create_stores_for_the_owner() {
+    async fn create_stores_for_the_owner_now() {
         let mut repo = MockTodoRepository::new();
+        let before = SystemTime::now();
         repo.expect_create()
-            .withf(|owner, new| {
-                *owner == UserId(1) && new.contents.as_str() == "milk" && !new.is_done
-            })
+            .withf(move |owner, new, now| *owner == UserId(1) && *new == milk() && *now >= before)
             .times(1)
-            .returning(|_, _| Ok(todo(5)));
+            .returning(|_, _, _| Ok(todo(5)));
 
         let created = Todos::new(Arc::new(repo))
-            .create(
-                &owner(),
-                NewTodo {
-                    contents: TodoContents::parse("milk").unwrap(),
-                    is_done: false,
-                },
-            )
+            .create(&owner(), milk())
             .await
             .unwrap();
 
@@ -144,20 +311,198 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn set_done_and_delete_of_missing_todo_are_not_found() {
+    async fn create_once_maps_each_outcome() {
+        let key = IdempotencyKey::parse("k-1").unwrap();
+        for (outcome, expected) in [
+            (CreateOnce::Created(todo(5)), Ok(5)),
+            (CreateOnce::Replayed(todo(4)), Ok(4)),
+            (CreateOnce::InProgress, Err("in progress")),
+            (CreateOnce::Reused, Err("reused")),
+        ] {
+            let mut repo = MockTodoRepository::new();
+            repo.expect_create_once()
+                .withf(|owner, new, key, fingerprint, _, lease| {
+                    *owner == UserId(1)
+                        && *new == milk()
+                        && *key == IdempotencyKey::parse("k-1").unwrap()
+                        && fingerprint == crate::fingerprint(&milk())
+                        && *lease == Duration::from_secs(60)
+                })
+                .times(1)
+                .return_once(move |_, _, _, _, _, _| Ok(outcome));
+
+            let result = Todos::new(Arc::new(repo))
+                .create_once(&owner(), milk(), &key)
+                .await;
+
+            match (result, expected) {
+                (Ok(todo), Ok(id)) => assert_eq!(todo.id.get(), id),
+                (Err(DomainError::RequestInProgress), Err("in progress")) => {}
+                (Err(DomainError::IdempotencyKeyReused), Err("reused")) => {}
+                (result, expected) => panic!("{result:?} for {expected:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unconditional_change_is_one_write_and_a_miss_is_not_found() {
         let mut repo = MockTodoRepository::new();
-        repo.expect_set_done().returning(|_, _, _| Ok(None));
-        repo.expect_delete().returning(|_, _| Ok(false));
+        repo.expect_get().never();
+        repo.expect_update()
+            .with(eq(UserId(1)), eq(id(3)), eq(done()), eq(None), always())
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(Some(todo(3))));
+        repo.expect_update()
+            .with(always(), eq(id(4)), always(), eq(None), always())
+            .returning(|_, _, _, _, _| Ok(None));
+        repo.expect_delete()
+            .with(eq(UserId(1)), eq(id(3)), eq(None))
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        repo.expect_delete()
+            .with(always(), eq(id(4)), eq(None))
+            .returning(|_, _, _| Ok(false));
         let todos = Todos::new(Arc::new(repo));
-        let id = TodoId::new(3).unwrap();
+
+        assert_eq!(
+            todos.update(&owner(), id(3), &done(), None).await.unwrap(),
+            todo(3)
+        );
+        todos.delete(&owner(), id(3), None).await.unwrap();
+        assert!(matches!(
+            todos.update(&owner(), id(4), &done(), None).await,
+            Err(DomainError::TodoNotFound)
+        ));
+        assert!(matches!(
+            todos.delete(&owner(), id(4), None).await,
+            Err(DomainError::TodoNotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_conditional_change_writes_only_the_version_that_passed() {
+        let mut repo = MockTodoRepository::new();
+        repo.expect_get()
+            .with(eq(UserId(1)), eq(id(3)))
+            .returning(|_, _| Ok(Some(todo(3))));
+        repo.expect_update()
+            .with(
+                eq(UserId(1)),
+                eq(id(3)),
+                eq(done()),
+                eq(Some(3000)),
+                always(),
+            )
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(Some(todo(3))));
+        repo.expect_delete()
+            .with(eq(UserId(1)), eq(id(3)), eq(Some(3000)))
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        let todos = Todos::new(Arc::new(repo));
+        let passes = |todo: &Todo| todo.version() == 3000;
+
+        todos
+            .update(&owner(), id(3), &done(), Some(&passes))
+            .await
+            .unwrap();
+        todos.delete(&owner(), id(3), Some(&passes)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_precondition_changes_nothing() {
+        let mut repo = MockTodoRepository::new();
+        repo.expect_get().returning(|_, _| Ok(Some(todo(3))));
+        repo.expect_update().never();
+        repo.expect_delete().never();
+        let todos = Todos::new(Arc::new(repo));
+        let fails = |_: &Todo| false;
 
         assert!(matches!(
-            todos.set_done(&owner(), id, true).await,
+            todos.update(&owner(), id(3), &done(), Some(&fails)).await,
+            Err(DomainError::PreconditionFailed)
+        ));
+        assert!(matches!(
+            todos.delete(&owner(), id(3), Some(&fails)).await,
+            Err(DomainError::PreconditionFailed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_missing_todo_is_not_found_whatever_the_precondition() {
+        let mut repo = MockTodoRepository::new();
+        repo.expect_get().returning(|_, _| Ok(None));
+        repo.expect_update().never();
+        repo.expect_delete().never();
+        let todos = Todos::new(Arc::new(repo));
+        let passes = |_: &Todo| true;
+
+        assert!(matches!(
+            todos.update(&owner(), id(3), &done(), Some(&passes)).await,
             Err(DomainError::TodoNotFound)
         ));
         assert!(matches!(
-            todos.delete(&owner(), id).await,
+            todos.delete(&owner(), id(3), Some(&passes)).await,
             Err(DomainError::TodoNotFound)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_todo_changed_or_deleted_after_its_check_is_412_or_404() {
+        for (still_there, changed) in [(true, true), (false, false)] {
+            let mut repo = MockTodoRepository::new();
+            // Each operation reads twice: to check, then to explain the miss.
+            let reads = std::sync::atomic::AtomicUsize::new(0);
+            repo.expect_get().times(4).returning(move |_, _| {
+                let check = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0;
+                Ok(if check {
+                    Some(todo(3))
+                } else {
+                    still_there.then(|| todo(7))
+                })
+            });
+            repo.expect_update().returning(|_, _, _, _, _| Ok(None));
+            repo.expect_delete().returning(|_, _, _| Ok(false));
+            let todos = Todos::new(Arc::new(repo));
+            let passes = |_: &Todo| true;
+
+            let update = todos
+                .update(&owner(), id(3), &done(), Some(&passes))
+                .await
+                .unwrap_err();
+            let delete = todos
+                .delete(&owner(), id(3), Some(&passes))
+                .await
+                .unwrap_err();
+            for err in [update, delete] {
+                if changed {
+                    assert!(matches!(err, DomainError::PreconditionFailed), "{err:?}");
+                } else {
+                    assert!(matches!(err, DomainError::TodoNotFound), "{err:?}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_older_than_a_day_are_purged() {
+        let mut repo = MockTodoRepository::new();
+        let day = Duration::from_secs(24 * 60 * 60);
+        let now = SystemTime::now();
+        repo.expect_purge_idempotency_keys()
+            .withf(move |before| {
+                let age = now.duration_since(*before).unwrap();
+                age >= day - Duration::from_secs(1) && age <= day + Duration::from_secs(60)
+            })
+            .times(1)
+            .returning(|_| Ok(3));
+
+        assert_eq!(
+            Todos::new(Arc::new(repo))
+                .purge_idempotency_keys()
+                .await
+                .unwrap(),
+            3
+        );
     }
 }

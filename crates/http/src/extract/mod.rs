@@ -3,14 +3,18 @@
 
 mod client_address;
 mod current_user;
+mod idempotency;
 mod json;
-mod list_order;
+mod preconditions;
 mod session_id;
 mod todo_id;
+mod todo_query;
 
 pub use client_address::{ClientAddr, TrustedProxies};
 pub use current_user::{CurrentSession, CurrentUser};
+pub use idempotency::IdempotencyKeyHeader;
 pub use json::ApiJson;
-pub use list_order::ListOrder;
+pub use preconditions::{IfMatchHeader, body_etag, conditional_get, todo_etag};
 pub use session_id::SessionIdPath;
 pub use todo_id::TodoIdPath;
+pub use todo_query::{TodoListQuery, page_url};

@@ -9,6 +9,10 @@ pub struct Model {
     pub is_done: bool,
     #[sea_orm(indexed)]
     pub user_id: i64,
+    /// Microseconds since the Unix epoch.
+    pub created_at: i64,
+    /// Microseconds since the Unix epoch; the todo's version.
+    pub updated_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

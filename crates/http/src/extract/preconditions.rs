@@ -1,0 +1,87 @@
+//! HTTP preconditions (RFC 9110, section 13) on todos, with the typed
+//! headers of the `headers` crate, which implement its comparison rules.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use headers::{ETag, HeaderMapExt, IfMatch, IfNoneMatch};
+use todos_domain::Todo;
+
+use crate::error::ApiError;
+
+/// The strong ETag of a todo: its id and version. Every change moves the
+/// version, so equal tags mean the same representation.
+pub fn todo_etag(todo: &Todo) -> ETag {
+    format!("\"{}-{}\"", todo.id.get(), todo.version())
+        .parse()
+        .expect("digits and a dash make a valid entity tag")
+}
+
+/// The strong ETag of a response body: its SHA-256, shortened.
+pub fn body_etag(body: &[u8]) -> ETag {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+        .parse()
+        .expect("hex makes a valid entity tag")
+}
+
+/// `If-Match` of a PATCH or DELETE. An unreadable one matches nothing, so
+/// the write is refused rather than made unconditionally.
+pub enum IfMatchHeader {
+    Absent,
+    Present(IfMatch),
+    Unreadable,
+}
+
+impl IfMatchHeader {
+    /// Whether `todo`, as it is, satisfies the header.
+    pub fn passes(&self, todo: &Todo) -> bool {
+        match self {
+            Self::Absent => true,
+            Self::Present(if_match) => if_match.precondition_passes(&todo_etag(todo)),
+            Self::Unreadable => false,
+        }
+    }
+
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Self::Absent)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatchHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(match parts.headers.typed_try_get::<IfMatch>() {
+            Ok(None) => Self::Absent,
+            Ok(Some(if_match)) => Self::Present(if_match),
+            Err(_) => Self::Unreadable,
+        })
+    }
+}
+
+/// A GET's answer with its ETag: 304 with only the tag when the request's
+/// `If-None-Match` has it (weak comparison, as RFC 9110 says for GET).
+pub fn conditional_get(request: &HeaderMap, etag: ETag, json: Vec<u8>) -> Response {
+    let fresh = request
+        .typed_get::<IfNoneMatch>()
+        .is_some_and(|if_none_match| !if_none_match.precondition_passes(&etag));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            json,
+        )
+            .into_response()
+    };
+    response.headers_mut().typed_insert(etag);
+    response
+}
