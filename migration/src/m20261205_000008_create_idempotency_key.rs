@@ -12,6 +12,8 @@ pub struct Migration;
 
 /// SHA-256 as lower-case hex.
 const DIGEST_CHARS: u32 = 64;
+/// 128 random bits as lower-case hex.
+const CLAIM_TOKEN_CHARS: u32 = 32;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -42,6 +44,13 @@ impl MigrationTrait for Migration {
             .col(
                 ColumnDef::new(IdempotencyKey::ClaimedAt)
                     .big_integer()
+                    .not_null(),
+            )
+            // Random, per claim: whoever reads their own token back holds
+            // the key (row counts of an upsert differ between databases).
+            .col(
+                ColumnDef::new(IdempotencyKey::ClaimToken)
+                    .string_len(CLAIM_TOKEN_CHARS)
                     .not_null(),
             )
             // The todo as the first answer showed it; NULL while running.
@@ -112,6 +121,7 @@ enum IdempotencyKey {
     Fingerprint,
     CreatedAt,
     ClaimedAt,
+    ClaimToken,
     TodoId,
     TodoContents,
     TodoIsDone,

@@ -542,6 +542,7 @@ impl TestApp {
             fingerprint: Set(todos_domain::fingerprint(&todo)),
             created_at: Set(at),
             claimed_at: Set(at),
+            claim_token: Set("held-by-the-test".into()),
             todo_id: Set(None),
             todo_contents: Set(None),
             todo_is_done: Set(None),

@@ -2,8 +2,9 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait, TryInsertResult, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::{CaseStatement, Expr, ExprTrait, OnConflict, Query},
 };
 use todos_domain::{
     CreateOnce, DomainError, IdempotencyKey, NewTodo, SortOrder, Todo, TodoChange, TodoContents,
@@ -89,9 +90,25 @@ fn key_of(owner: UserId, digest: &str) -> sea_orm::Select<idempotency_key::Entit
         .filter(idempotency_key::Column::KeyDigest.eq(digest))
 }
 
+/// A new claim token: 128 random bits as hex.
+fn claim_token() -> String {
+    let bits: u128 = rand::random();
+    format!("{bits:032x}")
+}
+
+/// The key rows of `owner`'s key `digest` still held by `token`, with no
+/// todo recorded yet.
+fn held(owner: UserId, digest: &str, token: &str) -> Condition {
+    Condition::all()
+        .add(idempotency_key::Column::UserId.eq(owner.0))
+        .add(idempotency_key::Column::KeyDigest.eq(digest))
+        .add(idempotency_key::Column::ClaimToken.eq(token))
+        .add(idempotency_key::Column::TodoId.is_null())
+}
+
 impl SeaTodoRepository {
-    /// Takes `owner`'s key for a request that starts at `now`: the
-    /// `claimed_at` that proves it, or how the key is taken already.
+    /// Takes `owner`'s key for a request that starts at `now`: the claim
+    /// token that proves it, or how the key is taken already.
     async fn claim(
         &self,
         owner: UserId,
@@ -99,31 +116,39 @@ impl SeaTodoRepository {
         fingerprint: &str,
         now: i64,
         lease: Duration,
-    ) -> Result<Result<i64, CreateOnce>, DomainError> {
-        let claim = idempotency_key::ActiveModel {
-            user_id: Set(owner.0),
-            key_digest: Set(digest.to_owned()),
-            fingerprint: Set(fingerprint.to_owned()),
-            created_at: Set(now),
-            claimed_at: Set(now),
-            todo_id: Set(None),
-            todo_contents: Set(None),
-            todo_is_done: Set(None),
-            todo_created_at: Set(None),
-            todo_updated_at: Set(None),
-        };
+    ) -> Result<Result<String, CreateOnce>, DomainError> {
+        let token = claim_token();
         // The primary key decides: of concurrent first uses, one inserts.
-        let inserted = idempotency_key::Entity::insert(claim)
-            .on_conflict_do_nothing_on([
+        // Who won is read back, not counted: for a taken key MySQL's
+        // `ON DUPLICATE KEY UPDATE` reports a row as the others report none.
+        let insert = Query::insert()
+            .into_table(idempotency_key::Entity)
+            .columns([
                 idempotency_key::Column::UserId,
                 idempotency_key::Column::KeyDigest,
+                idempotency_key::Column::Fingerprint,
+                idempotency_key::Column::CreatedAt,
+                idempotency_key::Column::ClaimedAt,
+                idempotency_key::Column::ClaimToken,
             ])
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        if matches!(inserted, TryInsertResult::Inserted(_)) {
-            return Ok(Ok(now));
-        }
+            .values_panic([
+                owner.0.into(),
+                digest.into(),
+                fingerprint.into(),
+                now.into(),
+                now.into(),
+                token.clone().into(),
+            ])
+            .on_conflict(
+                OnConflict::columns([
+                    idempotency_key::Column::UserId,
+                    idempotency_key::Column::KeyDigest,
+                ])
+                .do_nothing_on([idempotency_key::Column::UserId])
+                .to_owned(),
+            )
+            .to_owned();
+        self.db.execute(&insert).await.map_err(db_error)?;
         let Some(existing) = key_of(owner, digest)
             .one(&self.db)
             .await
@@ -132,6 +157,9 @@ impl SeaTodoRepository {
             // Purged or released between the two statements: as if running.
             return Ok(Err(CreateOnce::InProgress));
         };
+        if existing.claim_token == token {
+            return Ok(Ok(token));
+        }
         if existing.fingerprint != fingerprint {
             return Ok(Err(CreateOnce::Reused));
         }
@@ -143,31 +171,32 @@ impl SeaTodoRepository {
             return Ok(Err(CreateOnce::InProgress));
         }
         // A request that died holding the key: take it over, unless
-        // another repeat just did.
+        // another repeat just did (then its token is there, not the old one).
         let taken = idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::ClaimedAt, Expr::value(now))
-            .filter(idempotency_key::Column::UserId.eq(owner.0))
-            .filter(idempotency_key::Column::KeyDigest.eq(digest))
-            .filter(idempotency_key::Column::ClaimedAt.eq(existing.claimed_at))
-            .filter(idempotency_key::Column::TodoId.is_null())
+            .col_expr(
+                idempotency_key::Column::ClaimToken,
+                Expr::value(token.clone()),
+            )
+            .filter(held(owner, digest, &existing.claim_token))
             .exec(&self.db)
             .await
             .map_err(db_error)?;
         Ok(if taken.rows_affected == 1 {
-            Ok(now)
+            Ok(token)
         } else {
             Err(CreateOnce::InProgress)
         })
     }
 
-    /// Creates the todo and records it with the key claimed at
-    /// `claimed_at`, in one transaction.
+    /// Creates the todo and records it with the key held by `token`, in
+    /// one transaction.
     async fn create_claimed(
         &self,
         owner: UserId,
         new: NewTodo,
         digest: &str,
-        claimed_at: i64,
+        token: &str,
         now: i64,
     ) -> Result<CreateOnce, DomainError> {
         let txn = self.db.begin().await.map_err(db_error)?;
@@ -190,10 +219,7 @@ impl SeaTodoRepository {
                 idempotency_key::Column::TodoUpdatedAt,
                 Expr::value(created.updated_at),
             )
-            .filter(idempotency_key::Column::UserId.eq(owner.0))
-            .filter(idempotency_key::Column::KeyDigest.eq(digest))
-            .filter(idempotency_key::Column::ClaimedAt.eq(claimed_at))
-            .filter(idempotency_key::Column::TodoId.is_null())
+            .filter(held(owner, digest, token))
             .exec(&txn)
             .await
             .map_err(db_error)?;
@@ -290,20 +316,15 @@ impl TodoRepository for SeaTodoRepository {
     ) -> Result<CreateOnce, DomainError> {
         let digest = key.digest();
         let now = micros(now);
-        let claimed_at = match self.claim(owner, &digest, fingerprint, now, lease).await? {
-            Ok(claimed_at) => claimed_at,
+        let token = match self.claim(owner, &digest, fingerprint, now, lease).await? {
+            Ok(token) => token,
             Err(taken) => return Ok(taken),
         };
-        let outcome = self
-            .create_claimed(owner, new, &digest, claimed_at, now)
-            .await;
+        let outcome = self.create_claimed(owner, new, &digest, &token, now).await;
         if outcome.is_err() {
             // Best effort: should this fail too, the lease frees the key.
             let _ = idempotency_key::Entity::delete_many()
-                .filter(idempotency_key::Column::UserId.eq(owner.0))
-                .filter(idempotency_key::Column::KeyDigest.eq(&digest))
-                .filter(idempotency_key::Column::ClaimedAt.eq(claimed_at))
-                .filter(idempotency_key::Column::TodoId.is_null())
+                .filter(held(owner, &digest, &token))
                 .exec(&self.db)
                 .await;
         }
@@ -327,10 +348,10 @@ impl TodoRepository for SeaTodoRepository {
         let mut update = todo::Entity::update_many()
             .col_expr(
                 todo::Column::UpdatedAt,
-                Expr::cust_with_values(
-                    "CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END",
-                    [now, now],
-                ),
+                CaseStatement::new()
+                    .case(todo::Column::UpdatedAt.lt(now), Expr::value(now))
+                    .finally(Expr::col(todo::Column::UpdatedAt).add(1))
+                    .into(),
             )
             .filter(todo::Column::Id.eq(id.get()))
             .filter(todo::Column::UserId.eq(owner.0));

@@ -454,7 +454,9 @@ mod tests {
             // Each operation reads twice: to check, then to explain the miss.
             let reads = std::sync::atomic::AtomicUsize::new(0);
             repo.expect_get().times(4).returning(move |_, _| {
-                let check = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0;
+                let check = reads
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                    .is_multiple_of(2);
                 Ok(if check {
                     Some(todo(3))
                 } else {

@@ -16,6 +16,8 @@ pub struct Model {
     pub created_at: i64,
     /// Microseconds since the Unix epoch: when the running request took it.
     pub claimed_at: i64,
+    /// Random per claim: the running request's proof that it holds the key.
+    pub claim_token: String,
     pub todo_id: Option<i64>,
     #[sea_orm(column_type = "Text", nullable)]
     pub todo_contents: Option<String>,
