@@ -66,8 +66,17 @@ pub fn page_select(owner: UserId, query: &TodoQuery) -> sea_orm::Select<todo::En
             SortOrder::Desc => select.filter(todo::Column::Id.lt(after.get())),
         };
     }
+    // Ordering by the index's leading columns too changes nothing (they
+    // are fixed by the filter) but lets PostgreSQL see that the index
+    // gives the order, instead of walking the primary key and filtering
+    // out other users' rows.
+    let order = sql_order(query.order);
+    select = select.order_by(todo::Column::UserId, order.clone());
+    if query.is_done.is_some() {
+        select = select.order_by(todo::Column::IsDone, order.clone());
+    }
     select
-        .order_by(todo::Column::Id, sql_order(query.order))
+        .order_by(todo::Column::Id, order)
         .limit(query.limit.get() + 1)
 }
 
