@@ -135,11 +135,7 @@ async fn patch_sets_contents_and_or_is_done_each_validated_as_at_creation() {
         (&json!("buy soy milk"), &json!(true))
     );
 
-    for empty in [
-        json!({}),
-        json!({ "contents": null }),
-        json!({ "other": 1 }),
-    ] {
+    for empty in [json!({}), json!({ "other": 1 })] {
         assert_422_at(
             app.update_todo(&token, &id, &empty).await,
             &["body.contents", "body.is_done"],
@@ -147,6 +143,7 @@ async fn patch_sets_contents_and_or_is_done_each_validated_as_at_creation() {
         .await;
     }
     for bad in [
+        json!({ "contents": null, "is_done": true }),
         json!({ "contents": "" }),
         json!({ "contents": "x".repeat(257), "is_done": false }),
         json!({ "contents": "a\u{0}b" }),

@@ -172,15 +172,31 @@ pub struct CreateTodoIn {
     pub is_done: bool,
 }
 
-/// Body of PATCH /todos/{id}: at least one of the two.
+/// Body of PATCH /todos/{id}: at least one of the two, neither `null`
+/// (unknown fields are ignored, so they do not count).
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({ "contents": "buy oat milk", "is_done": true }))]
+#[schema(
+    min_properties = 1,
+    example = json!({ "contents": "buy oat milk", "is_done": true })
+)]
 pub struct UpdateTodoIn {
     /// New contents: 1–256 characters, no NUL.
+    #[serde(default, deserialize_with = "present")]
     #[schema(min_length = 1, max_length = 256, pattern = r"^[^\u0000]*$")]
     pub contents: Option<String>,
     /// New state.
+    #[serde(default, deserialize_with = "present")]
     pub is_done: Option<bool>,
+}
+
+/// A field that may be absent (then `None`, by `#[serde(default)]`) but
+/// not `null`: `null` is a wrong type, as the schema says.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

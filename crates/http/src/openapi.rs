@@ -110,6 +110,22 @@ impl ToSchema for DetailSchema {
     }
 }
 
+/// A 422 of POST /todos: field errors, or the `Idempotency-Key` reused
+/// with another body (`{"detail": "Idempotency-Key reused with a different
+/// body"}`): one of [`ValidationErrorBody`] and [`Detail`].
+pub struct CreateTodoRejected;
+
+impl PartialSchema for CreateTodoRejected {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(ValidationErrorBody::schema())
+            .item(Detail::schema())
+            .into()
+    }
+}
+
+impl ToSchema for CreateTodoRejected {}
+
 /// [`ValidationErrorBody`]'s schema, for response components.
 pub struct ValidationErrorBodySchema;
 

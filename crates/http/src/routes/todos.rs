@@ -141,7 +141,7 @@ async fn show(
         (status = 413, response = PayloadTooLarge),
         (status = 422, description = "A bad body or Idempotency-Key, or the key reused with \
             another body (then `detail` is `Idempotency-Key reused with a different body`)",
-            body = crate::openapi::ValidationErrorBody),
+            body = crate::openapi::CreateTodoRejected),
         (status = 503, response = Unavailable),
     ),
 )]
