@@ -60,6 +60,35 @@ async fn send(
     request.send().await.unwrap()
 }
 
+/// GET `path` with `If-None-Match: tag`.
+async fn if_none_match(app: &TestApp, path: &str, token: &str, tag: &str) -> Response {
+    send(
+        app,
+        Method::GET,
+        path,
+        token,
+        &[("if-none-match", tag)],
+        None,
+    )
+    .await
+}
+
+/// PATCH `path` with `If-Match: tag`.
+async fn patch_if_match(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    tag: &str,
+    body: Option<&Value>,
+) -> Response {
+    send(app, Method::PATCH, path, token, &[("if-match", tag)], body).await
+}
+
+/// DELETE `path` with `If-Match: tag`.
+async fn delete_if_match(app: &TestApp, path: &str, token: &str, tag: &str) -> Response {
+    send(app, Method::DELETE, path, token, &[("if-match", tag)], None).await
+}
+
 // ---- timestamps and PATCH ------------------------------------------------------
 
 #[tokio::test]
@@ -340,27 +369,11 @@ async fn etags_come_with_every_todo_and_if_none_match_answers_304() {
 
     let fetched = app.get_todo(&token, &id).await;
     assert_eq!(etag_of(&fetched), etag, "GET and POST agree");
-    let fresh = send(
-        &app,
-        Method::GET,
-        &path,
-        &token,
-        &[("if-none-match", &etag)],
-        None,
-    )
-    .await;
+    let fresh = if_none_match(&app, &path, &token, &etag).await;
     assert_eq!(fresh.status(), 304);
     assert_eq!(etag_of(&fresh), etag);
     assert!(fresh.bytes().await.unwrap().is_empty());
-    let listed = send(
-        &app,
-        Method::GET,
-        &path,
-        &token,
-        &[("if-none-match", "*")],
-        None,
-    )
-    .await;
+    let listed = if_none_match(&app, &path, &token, "*").await;
     assert_eq!(listed.status(), 304, "`*` matches any current todo");
 
     let patched = app
@@ -368,45 +381,21 @@ async fn etags_come_with_every_todo_and_if_none_match_answers_304() {
         .await;
     let new_etag = etag_of(&patched);
     assert_ne!(new_etag, etag, "a change makes a new ETag");
-    let stale = send(
-        &app,
-        Method::GET,
-        &path,
-        &token,
-        &[("if-none-match", &etag)],
-        None,
-    )
-    .await;
+    let stale = if_none_match(&app, &path, &token, &etag).await;
     assert_eq!(stale.status(), 200);
     assert_eq!(etag_of(&stale), new_etag);
 
     // A page has an ETag too, which moves when a todo on it changes.
     let page = app.list_todos(&token, "").await;
     let page_etag = etag_of(&page);
-    let fresh = send(
-        &app,
-        Method::GET,
-        "/todos",
-        &token,
-        &[("if-none-match", &page_etag)],
-        None,
-    )
-    .await;
+    let fresh = if_none_match(&app, "/todos", &token, &page_etag).await;
     assert_eq!(
         (fresh.status().as_u16(), etag_of(&fresh)),
         (304, page_etag.clone())
     );
     app.update_todo(&token, &id, &json!({ "contents": "buy oat milk" }))
         .await;
-    let changed = send(
-        &app,
-        Method::GET,
-        "/todos",
-        &token,
-        &[("if-none-match", &page_etag)],
-        None,
-    )
-    .await;
+    let changed = if_none_match(&app, "/todos", &token, &page_etag).await;
     assert_eq!(changed.status(), 200);
     assert_ne!(etag_of(&changed), page_etag);
 }
@@ -423,15 +412,7 @@ async fn if_match_guards_patch_and_delete() {
     let path = format!("/todos/{id}");
     let done = json!({ "is_done": true });
 
-    let current = send(
-        &app,
-        Method::PATCH,
-        &path,
-        &token,
-        &[("if-match", &first)],
-        Some(&done),
-    )
-    .await;
+    let current = patch_if_match(&app, &path, &token, &first, Some(&done)).await;
     assert_eq!(current.status(), 200);
     let second = etag_of(&current);
     let (_, state) = status_and_json(app.get_todo(&token, &id).await).await;
@@ -439,12 +420,11 @@ async fn if_match_guards_patch_and_delete() {
     let refused = json!({ "detail": "Precondition Failed" });
     let weak = format!("W/{second}");
     for stale in [first.as_str(), "\"nope\"", weak.as_str(), "not-a-tag"] {
-        let patch = send(
+        let patch = patch_if_match(
             &app,
-            Method::PATCH,
             &path,
             &token,
-            &[("if-match", stale)],
+            stale,
             Some(&json!({ "contents": "changed" })),
         )
         .await;
@@ -453,15 +433,7 @@ async fn if_match_guards_patch_and_delete() {
             (412, refused.clone()),
             "{stale}"
         );
-        let delete = send(
-            &app,
-            Method::DELETE,
-            &path,
-            &token,
-            &[("if-match", stale)],
-            None,
-        )
-        .await;
+        let delete = delete_if_match(&app, &path, &token, stale).await;
         assert_eq!(
             status_and_json(delete).await,
             (412, refused.clone()),
@@ -472,47 +444,22 @@ async fn if_match_guards_patch_and_delete() {
     assert_eq!(unchanged, state, "412s change nothing");
 
     let list = format!("\"nope\", {second}");
-    let any = send(
+    let any = patch_if_match(
         &app,
-        Method::PATCH,
         &path,
         &token,
-        &[("if-match", &list)],
+        &list,
         Some(&json!({ "is_done": false })),
     )
     .await;
     assert_eq!(any.status(), 200, "one of several tags");
     let third = etag_of(&any);
-    let star = send(
-        &app,
-        Method::PATCH,
-        &path,
-        &token,
-        &[("if-match", "*")],
-        Some(&done),
-    )
-    .await;
+    let star = patch_if_match(&app, &path, &token, "*", Some(&done)).await;
     assert_eq!(star.status(), 200);
-    let delete = send(
-        &app,
-        Method::DELETE,
-        &path,
-        &token,
-        &[("if-match", &third)],
-        None,
-    )
-    .await;
+    let delete = delete_if_match(&app, &path, &token, &third).await;
     assert_eq!(delete.status(), 412, "the `*` PATCH moved the ETag");
     let fourth = etag_of(&star);
-    let delete = send(
-        &app,
-        Method::DELETE,
-        &path,
-        &token,
-        &[("if-match", &fourth)],
-        None,
-    )
-    .await;
+    let delete = delete_if_match(&app, &path, &token, &fourth).await;
     assert_eq!(delete.status(), 204);
 
     // Gone, or another user's: 404 whatever the preconditions say.
@@ -520,28 +467,12 @@ async fn if_match_guards_patch_and_delete() {
     let bobs = app.new_todo(&bob, "bob's").await;
     let bobs_path = format!("/todos/{bobs}");
     for (path, tag) in [(&path, "*"), (&path, fourth.as_str()), (&bobs_path, "*")] {
-        let patch = send(
-            &app,
-            Method::PATCH,
-            path,
-            &token,
-            &[("if-match", tag)],
-            Some(&done),
-        )
-        .await;
+        let patch = patch_if_match(&app, path, &token, tag, Some(&done)).await;
         assert_eq!(
             status_and_json(patch).await,
             (404, json!({ "detail": "ToDo Not Found" }))
         );
-        let delete = send(
-            &app,
-            Method::DELETE,
-            path,
-            &token,
-            &[("if-match", tag)],
-            None,
-        )
-        .await;
+        let delete = delete_if_match(&app, path, &token, tag).await;
         assert_eq!(delete.status(), 404);
     }
 }

@@ -38,6 +38,19 @@ async fn log_in(client: &reqwest::Client, base: &str, credentials: &Value) -> St
     login["access_token"].as_str().unwrap().to_owned()
 }
 
+/// The first page of the user's todos (up to 1000: enough here).
+async fn todos_of(client: &reqwest::Client, base: &str, token: &str) -> Value {
+    client
+        .get(format!("{base}/todos"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn every_acknowledged_todo_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,15 +112,7 @@ async fn every_acknowledged_todo_survives_sigkill() {
     let mut server = start(dir.path()).await;
     let base = server.address.clone();
     let token = log_in(&client, &base, &credentials).await;
-    let list: Value = client
-        .get(format!("{base}/todos"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = todos_of(&client, &base, &token).await;
     let stored: std::collections::HashMap<i64, String> = list["todos"]
         .as_array()
         .unwrap()
@@ -176,15 +181,7 @@ async fn an_idempotent_post_is_answered_the_same_after_sigkill_and_restart() {
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["etag"], first_etag);
     assert_eq!(again.json::<Value>().await.unwrap(), first_body);
-    let list: Value = client
-        .get(format!("{base}/todos"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = todos_of(&client, &base, &token).await;
     assert_eq!(list["todos"].as_array().unwrap().len(), 1, "{list}");
     server.child.start_kill().unwrap();
     let _ = server.child.wait().await;
