@@ -24,7 +24,7 @@ use todos_app::{
     Application, Settings,
     config::{JwtSecret, MailSettings, RedisSettings},
 };
-use todos_persistence::DatabaseSettings;
+use todos_persistence::{DatabaseSettings, StatementCounter};
 
 /// Tests sign their own tokens (forged, expired, …) with this key.
 pub const JWT_SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
@@ -37,6 +37,8 @@ pub struct TestApp {
     pub mail_dir: PathBuf,
     /// The Redis this app uses (with its key prefix), if any.
     pub redis: Option<RedisSettings>,
+    /// Counts the SQL statements the app sends.
+    pub statements: StatementCounter,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: TempDir,
@@ -57,6 +59,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = settings.database.url.clone();
     let mail_dir = dir.path().join("mail");
     let redis = settings.redis.clone();
+    let statements = settings.database.statements.clone();
     let app = Application::build(settings)
         .await
         .expect("application builds");
@@ -71,6 +74,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         database_url,
         mail_dir,
         redis,
+        statements,
         stop,
         server,
         _dir: dir,

@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use todos_tests::{JWT_SECRET, TestApp, claims_of, spawn_app, status_and_json};
 
@@ -200,6 +201,33 @@ async fn token_of_a_deleted_user_is_404_user_not_found() {
         (404, json!({ "detail": "User Not Found" }))
     );
     assert_eq!(app.list_todos(&token, "").await.status(), 404);
+}
+
+/// The reads that check the bearer in the same statement as their data
+/// keep the order of failures: a bad token, then a deleted user, come
+/// before a malformed id or query (422).
+#[tokio::test]
+async fn the_bearer_check_comes_before_a_bad_id_or_query() {
+    let app = spawn_app().await;
+    let token = app.token_for("ghost").await;
+    let ended = app.token_for("ended").await;
+    assert_eq!(app.log_out(&ended).await.status(), 204);
+    let id = app.new_todo(&token, "mine").await;
+    app.delete_user_row("ghost").await;
+
+    for (token, expected) in [(&token, 404), (&ended, 401), (&"garbage".to_owned(), 401)] {
+        for path in [
+            "/todos/abc",
+            "/todos/0",
+            "/todos?limit=0",
+            "/todos?order=up",
+        ] {
+            let response = app.authed(Method::GET, path, token, None).await;
+            assert_eq!(response.status(), expected, "{path}");
+        }
+        let response = app.get_todo(token, &id.to_string()).await;
+        assert_eq!(response.status(), expected);
+    }
 }
 
 #[tokio::test]

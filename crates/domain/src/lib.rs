@@ -52,7 +52,7 @@ pub use ports::{
 };
 pub use services::{
     account::Account,
-    authentication::{Authenticated, Authentication},
+    authentication::{Authenticated, Authentication, SessionClaim, SessionRead},
     email_verification::{EmailVerification, RandomOtpGenerator},
     limits::Reservation,
     log_in::LogIn,

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 
 use crate::{
     AccessToken, CreateOnce, Credentials, DomainError, Email, EmailAddress, IdempotencyKey,
-    LoginName, NewPassword, NewTodo, Otp, Password, PasswordHash, RefreshDigest, Rotation, Session,
-    SessionId, SortOrder, Todo, TodoChange, TodoId, TodoPage, TodoQuery, User, UserId, Username,
-    UsernameSkeleton,
+    LoginName, NewPassword, NewTodo, Otp, Password, PasswordHash, Precondition, RefreshDigest,
+    Rotation, Session, SessionClaim, SessionId, SessionRead, SortOrder, Todo, TodoChange, TodoId,
+    TodoPage, TodoQuery, User, UserId, Username, UsernameSkeleton,
 };
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -70,6 +70,23 @@ pub trait TodoRepository: Send + Sync {
     /// selects, at most its limit, and whether more follow.
     async fn page(&self, owner: UserId, query: &TodoQuery) -> Result<TodoPage>;
 
+    /// The user `claim` names, the claimed session when it is theirs, and
+    /// a page of the user's todos as [`TodoRepository::page`] reads it,
+    /// all in one statement; `None` when there is no such user.
+    async fn page_as(
+        &self,
+        claim: &SessionClaim,
+        query: &TodoQuery,
+    ) -> Result<Option<SessionRead<TodoPage>>>;
+
+    /// Like [`TodoRepository::page_as`], with the user's todo `id` (if
+    /// they have it) instead of a page.
+    async fn get_as(
+        &self,
+        claim: &SessionClaim,
+        id: TodoId,
+    ) -> Result<Option<SessionRead<Option<Todo>>>>;
+
     /// The owner's todo `id`, or `None` when the owner has no such todo.
     async fn get(&self, owner: UserId, id: TodoId) -> Result<Option<Todo>>;
 
@@ -94,20 +111,20 @@ pub trait TodoRepository: Send + Sync {
 
     /// Applies `change` to the owner's todo and moves its `updated_at` to
     /// `now` (or a microsecond past the old one, if that is later), in one
-    /// statement that also checks `version` when given: `None` when there
-    /// is no such todo, or its version is not `version`.
+    /// statement that also checks `precondition`'s versions: `None` when
+    /// there is no such todo, or it is at none of those versions.
     async fn update(
         &self,
         owner: UserId,
         id: TodoId,
         change: &TodoChange,
-        version: Option<i64>,
+        precondition: &Precondition,
         now: SystemTime,
     ) -> Result<Option<Todo>>;
 
     /// Deletes the owner's todo, in one statement that also checks
-    /// `version` when given; `false` when nothing matched.
-    async fn delete(&self, owner: UserId, id: TodoId, version: Option<i64>) -> Result<bool>;
+    /// `precondition`'s versions; `false` when nothing matched.
+    async fn delete(&self, owner: UserId, id: TodoId, precondition: &Precondition) -> Result<bool>;
 
     /// Deletes idempotency keys first used before `before`; how many.
     async fn purge_idempotency_keys(&self, before: SystemTime) -> Result<u64>;

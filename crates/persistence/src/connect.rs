@@ -1,4 +1,10 @@
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DbErr,
@@ -16,6 +22,24 @@ pub struct DatabaseSettings {
     /// requests fail (503) after this long instead of hanging.
     pub acquire_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Counts the statements sent through the pools opened with these
+    /// settings (clones share the count).
+    pub statements: StatementCounter,
+}
+
+/// How many SQL statements have been sent, shared by its clones: the
+/// statement-count tests read it per request. Each statement is also
+/// logged at `trace` under the target `todos::sql`, with its SQL text
+/// (placeholders, never values) and duration, for `bench/run.sh` and for
+/// anyone asking what a request costs.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements sent so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl DatabaseSettings {
@@ -32,6 +56,7 @@ impl DatabaseSettings {
             max_connections,
             acquire_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(600),
+            statements: StatementCounter::default(),
         }
     }
 }
@@ -61,7 +86,18 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                 .foreign_keys(true)
         });
     }
-    Database::connect(options).await
+    let mut db = Database::connect(options).await?;
+    let counter = Arc::clone(&settings.statements.0);
+    db.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(
+            target: "todos::sql",
+            micros = info.elapsed.as_micros() as u64,
+            failed = info.failed,
+            sql = %info.statement.sql,
+        );
+    });
+    Ok(db)
 }
 
 /// Applies every pending migration.

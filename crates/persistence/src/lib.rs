@@ -9,9 +9,9 @@ mod sessions;
 mod todos;
 mod users;
 
-pub use connect::{DatabaseSettings, connect, connect_migrated, migrate};
+pub use connect::{DatabaseSettings, StatementCounter, connect, connect_migrated, migrate};
 pub use health::DatabaseProbe;
 pub use sea_orm::DatabaseConnection;
 pub use sessions::SeaSessionRepository;
-pub use todos::{SeaTodoRepository, page_select};
+pub use todos::{SeaTodoRepository, claimed_page_select, page_select};
 pub use users::SeaUserRepository;

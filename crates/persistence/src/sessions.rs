@@ -52,7 +52,30 @@ fn time(seconds: i64) -> SystemTime {
     }
 }
 
-fn to_session(model: session::Model) -> Result<Session, DomainError> {
+/// The user of this exact name and, when it is theirs, the session `id`:
+/// the select that every bearer check starts from (columns prefixed `A_`
+/// and `B_`, as SeaORM's `select_also` names them).
+pub(crate) fn user_and_session(
+    username: &LoginName,
+    id: &SessionId,
+) -> sea_orm::SelectTwo<user::Entity, session::Entity> {
+    let id = id.as_str().to_owned();
+    user::Entity::find()
+        .select_also(session::Entity)
+        .join(
+            JoinType::LeftJoin,
+            user::Relation::Session
+                .def()
+                .on_condition(move |_user, session_table| {
+                    Expr::col((session_table, session::Column::Id))
+                        .eq(id.clone())
+                        .into()
+                }),
+        )
+        .filter(user::Column::Username.eq(username.as_str()))
+}
+
+pub(crate) fn to_session(model: session::Model) -> Result<Session, DomainError> {
     let id = SessionId::parse(&model.id)
         .ok_or_else(|| DomainError::unexpected(format!("stored session id {:?}", model.id)))?;
     Ok(Session {
@@ -142,20 +165,7 @@ impl SessionRepository for SeaSessionRepository {
         username: &LoginName,
         id: &SessionId,
     ) -> Result<Option<(User, Option<Session>)>, DomainError> {
-        let id = id.as_str().to_owned();
-        let found = user::Entity::find()
-            .select_also(session::Entity)
-            .join(
-                JoinType::LeftJoin,
-                user::Relation::Session
-                    .def()
-                    .on_condition(move |_user, session_table| {
-                        Expr::col((session_table, session::Column::Id))
-                            .eq(id.clone())
-                            .into()
-                    }),
-            )
-            .filter(user::Column::Username.eq(username.as_str()))
+        let found = user_and_session(username, id)
             .one(&self.db)
             .await
             .map_err(db_error)?;

@@ -3,16 +3,20 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, RelationTrait, Set, TransactionTrait,
     sea_query::{CaseStatement, Expr, ExprTrait, OnConflict, Query},
 };
 use todos_domain::{
-    CreateOnce, DomainError, IdempotencyKey, NewTodo, SortOrder, Todo, TodoChange, TodoContents,
-    TodoId, TodoPage, TodoQuery, TodoRepository, UserId, from_micros, micros,
+    CreateOnce, DomainError, IdempotencyKey, NewTodo, Precondition, SessionClaim, SessionRead,
+    SortOrder, Todo, TodoChange, TodoContents, TodoId, TodoPage, TodoQuery, TodoRepository, UserId,
+    from_micros, micros,
 };
 
-use crate::entity::{idempotency_key, todo};
+use crate::entity::{idempotency_key, session, todo, user};
 use crate::error::db_error;
+use crate::sessions::{to_session, user_and_session};
+use crate::users::to_user;
 
 pub struct SeaTodoRepository {
     db: DatabaseConnection,
@@ -56,28 +60,121 @@ fn sql_order(order: SortOrder) -> sea_orm::Order {
 /// filtered, none of the other state (README: "For client authors" shows
 /// the plans).
 pub fn page_select(owner: UserId, query: &TodoQuery) -> sea_orm::Select<todo::Entity> {
-    let mut select = owned(owner);
+    page_order(owned(owner).filter(page_filter(query)), query)
+}
+
+/// Which of a user's todos a page may hold.
+fn page_filter(query: &TodoQuery) -> Condition {
+    let mut filter = Condition::all();
     if let Some(is_done) = query.is_done {
-        select = select.filter(todo::Column::IsDone.eq(is_done));
+        filter = filter.add(todo::Column::IsDone.eq(is_done));
     }
     if let Some(after) = query.after {
-        select = match query.order {
-            SortOrder::Asc => select.filter(todo::Column::Id.gt(after.get())),
-            SortOrder::Desc => select.filter(todo::Column::Id.lt(after.get())),
-        };
+        filter = filter.add(match query.order {
+            SortOrder::Asc => todo::Column::Id.gt(after.get()),
+            SortOrder::Desc => todo::Column::Id.lt(after.get()),
+        });
     }
+    filter
+}
+
+/// A page's order and size: one row more than the page holds.
+fn page_order<S: QueryOrder + QuerySelect>(select: S, query: &TodoQuery) -> S {
     // Ordering by the index's leading columns too changes nothing (they
     // are fixed by the filter) but lets PostgreSQL see that the index
     // gives the order, instead of walking the primary key and filtering
     // out other users' rows.
     let order = sql_order(query.order);
-    select = select.order_by(todo::Column::UserId, order.clone());
+    let mut select = select.order_by(todo::Column::UserId, order.clone());
     if query.is_done.is_some() {
         select = select.order_by(todo::Column::IsDone, order.clone());
     }
     select
         .order_by(todo::Column::Id, order)
         .limit(query.limit.get() + 1)
+}
+
+/// The first `limit` todos and whether more were read.
+fn into_page(mut todos: Vec<Todo>, limit: u64) -> TodoPage {
+    let more = todos.len() as u64 > limit;
+    todos.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    TodoPage { todos, more }
+}
+
+/// Column prefix of the todo in a [`user_and_session`] select, after
+/// SeaORM's `A_` (user) and `B_` (session).
+const TODO_PREFIX: &str = "C_";
+
+/// The user and session a claim names, joined to the user's todos that
+/// `todos` selects: every row carries the user and session; with no such
+/// todo, one row carries them alone.
+fn claimed_with_todos(
+    claim: &SessionClaim,
+    todos: Condition,
+) -> sea_orm::SelectTwo<user::Entity, session::Entity> {
+    let mut select = user_and_session(&claim.username, &claim.session).join(
+        JoinType::LeftJoin,
+        user::Relation::Todo
+            .def()
+            .on_condition(move |_user, _todo| todos.clone()),
+    );
+    for column in todo::Column::iter() {
+        QueryTrait::query(&mut select).expr_as(
+            Expr::col((todo::Entity, column)),
+            format!("{TODO_PREFIX}{}", column.as_str()),
+        );
+    }
+    select
+}
+
+/// The one statement behind `GET /todos`: the bearer check's user and
+/// session joined to the page [`page_select`] reads, in the same order
+/// from the same indexes.
+pub fn claimed_page_select(
+    claim: &SessionClaim,
+    query: &TodoQuery,
+) -> sea_orm::SelectTwo<user::Entity, session::Entity> {
+    page_order(claimed_with_todos(claim, page_filter(query)), query)
+}
+
+impl SeaTodoRepository {
+    /// Runs a [`claimed_with_todos`] select: `None` without the user.
+    async fn read_claimed(
+        &self,
+        select: sea_orm::SelectTwo<user::Entity, session::Entity>,
+    ) -> Result<Option<SessionRead<Vec<Todo>>>, DomainError> {
+        let rows = self
+            .db
+            .query_all(select.as_query())
+            .await
+            .map_err(db_error)?;
+        session_read(rows)
+    }
+}
+
+/// What [`claimed_with_todos`] read: `None` without the user.
+fn session_read(rows: Vec<QueryResult>) -> Result<Option<SessionRead<Vec<Todo>>>, DomainError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user = to_user(&user::Model::from_query_result(first, "A_").map_err(db_error)?);
+    let session = session::Model::from_query_result_optional(first, "B_")
+        .map_err(db_error)?
+        .map(to_session)
+        .transpose()?;
+    let mut todos = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(todo) =
+            todo::Model::from_query_result_optional(row, TODO_PREFIX).map_err(db_error)?
+        {
+            todos.push(to_todo(todo)?);
+        }
+    }
+    Ok(Some(SessionRead {
+        user,
+        session,
+        item: todos,
+    }))
 }
 
 /// The todo a key's first request created, as recorded with the key.
@@ -278,17 +375,35 @@ impl TodoRepository for SeaTodoRepository {
 
     /// One statement: [`page_select`].
     async fn page(&self, owner: UserId, query: &TodoQuery) -> Result<TodoPage, DomainError> {
-        let limit = query.limit.get();
-        let mut todos = page_select(owner, query)
+        let todos = page_select(owner, query)
             .all(&self.db)
             .await
             .map_err(db_error)?
             .into_iter()
             .map(to_todo)
             .collect::<Result<Vec<_>, _>>()?;
-        let more = todos.len() as u64 > limit;
-        todos.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok(TodoPage { todos, more })
+        Ok(into_page(todos, query.limit.get()))
+    }
+
+    /// One statement: the bearer check's select, joined to the page.
+    async fn page_as(
+        &self,
+        claim: &SessionClaim,
+        query: &TodoQuery,
+    ) -> Result<Option<SessionRead<TodoPage>>, DomainError> {
+        let read = self.read_claimed(claimed_page_select(claim, query)).await?;
+        Ok(read.map(|read| read.map(|todos| into_page(todos, query.limit.get()))))
+    }
+
+    /// One statement, as [`SeaTodoRepository::page_as`].
+    async fn get_as(
+        &self,
+        claim: &SessionClaim,
+        id: TodoId,
+    ) -> Result<Option<SessionRead<Option<Todo>>>, DomainError> {
+        let todo = Condition::all().add(todo::Column::Id.eq(id.get()));
+        let read = self.read_claimed(claimed_with_todos(claim, todo)).await?;
+        Ok(read.map(|read| read.map(|todos| todos.into_iter().next())))
     }
 
     async fn get(&self, owner: UserId, id: TodoId) -> Result<Option<Todo>, DomainError> {
@@ -350,7 +465,7 @@ impl TodoRepository for SeaTodoRepository {
         owner: UserId,
         id: TodoId,
         change: &TodoChange,
-        version: Option<i64>,
+        precondition: &Precondition,
         now: SystemTime,
     ) -> Result<Option<Todo>, DomainError> {
         let now = micros(now);
@@ -370,8 +485,19 @@ impl TodoRepository for SeaTodoRepository {
         if let Some(is_done) = change.is_done {
             update = update.col_expr(todo::Column::IsDone, Expr::value(is_done));
         }
-        if let Some(version) = version {
-            update = update.filter(todo::Column::UpdatedAt.eq(version));
+        if let Some(versions) = precondition.versions() {
+            update = update.filter(todo::Column::UpdatedAt.is_in(versions.iter().copied()));
+        }
+        // One statement where the database has RETURNING (SQLite,
+        // PostgreSQL); MySQL and MariaDB read the todo back.
+        if self.db.support_returning() {
+            return update
+                .exec_with_returning(&self.db)
+                .await
+                .map_err(db_error)?
+                .pop()
+                .map(to_todo)
+                .transpose();
         }
         let updated = update.exec(&self.db).await.map_err(db_error)?;
         if updated.rows_affected == 0 {
@@ -384,13 +510,13 @@ impl TodoRepository for SeaTodoRepository {
         &self,
         owner: UserId,
         id: TodoId,
-        version: Option<i64>,
+        precondition: &Precondition,
     ) -> Result<bool, DomainError> {
         let mut delete = todo::Entity::delete_many()
             .filter(todo::Column::Id.eq(id.get()))
             .filter(todo::Column::UserId.eq(owner.0));
-        if let Some(version) = version {
-            delete = delete.filter(todo::Column::UpdatedAt.eq(version));
+        if let Some(versions) = precondition.versions() {
+            delete = delete.filter(todo::Column::UpdatedAt.is_in(versions.iter().copied()));
         }
         let deleted = delete.exec(&self.db).await.map_err(db_error)?;
         Ok(deleted.rows_affected > 0)

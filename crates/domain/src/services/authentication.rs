@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::SystemTime};
 
 use crate::{
-    DomainError, LoginName, SessionId, SessionRepository, TokenCodec, User, UserRepository,
+    DomainError, LoginName, Session, SessionId, SessionRepository, TokenCodec, User, UserRepository,
 };
 
 /// Who is behind a request: the token's user and its live session.
@@ -13,6 +13,67 @@ pub struct Authenticated {
     pub user: User,
     /// The session the token belongs to.
     pub session: SessionId,
+}
+
+/// What a bearer token claims once its signature and expiry are checked:
+/// the user and session it names, not yet looked up in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionClaim {
+    /// The user's name.
+    pub username: LoginName,
+    /// The session.
+    pub session: SessionId,
+}
+
+/// What one read of the store found for a [`SessionClaim`]: the user of
+/// that name, the session when it is theirs (ended or not), and `item`,
+/// read in the same statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRead<T> {
+    /// The user the claim names.
+    pub user: User,
+    /// The claimed session, when it belongs to that user.
+    pub session: Option<Session>,
+    /// What was read with them.
+    pub item: T,
+}
+
+impl<T> SessionRead<T> {
+    /// The same read with `f` applied to its item.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> SessionRead<U> {
+        SessionRead {
+            user: self.user,
+            session: self.session,
+            item: f(self.item),
+        }
+    }
+}
+
+impl SessionClaim {
+    /// Decides on what the store holds for this claim, in this order:
+    /// [`DomainError::UserNotFound`] without the user,
+    /// [`DomainError::NotAuthenticated`] unless the session is that
+    /// user's and live now.
+    pub fn admit<T>(
+        &self,
+        found: Option<SessionRead<T>>,
+    ) -> Result<(Authenticated, T), DomainError> {
+        let SessionRead {
+            user,
+            session,
+            item,
+        } = found.ok_or(DomainError::UserNotFound)?;
+        match session {
+            Some(session) if session.user == user.id && session.is_live(SystemTime::now()) => Ok((
+                Authenticated {
+                    user,
+                    session: session.id,
+                },
+                item,
+            )),
+            _ => Err(DomainError::NotAuthenticated),
+        }
+    }
 }
 
 /// Who a bearer token belongs to.
@@ -44,31 +105,44 @@ impl Authentication {
     /// expired, missing, another account's, or when it has none (issued
     /// before sessions existed). One read of the store either way.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, DomainError> {
+        let claim = self.claim(token).await?;
+        self.look_up(&claim).await
+    }
+
+    /// The user and session `claim` names, looked up on their own and
+    /// admitted ([`SessionClaim::admit`]).
+    pub async fn look_up(&self, claim: &SessionClaim) -> Result<Authenticated, DomainError> {
+        let found = self
+            .sessions
+            .find_user_and_session(&claim.username, &claim.session)
+            .await?
+            .map(|(user, session)| SessionRead {
+                user,
+                session,
+                item: (),
+            });
+        Ok(claim.admit(found)?.0)
+    }
+
+    /// The claim of a bearer token, for a use case that reads the user
+    /// and session together with its own data and then
+    /// [`SessionClaim::admit`]s them. A bad or expired token is
+    /// [`DomainError::NotAuthenticated`] without a lookup; a token without
+    /// a session (issued before sessions existed) is refused after its
+    /// user is looked up, as [`Authentication::authenticate`] orders it.
+    pub async fn claim(&self, token: &str) -> Result<SessionClaim, DomainError> {
         let subject = self.tokens.subject(token)?;
         // A signed subject that is no valid name was never issued by us.
         let username =
             LoginName::parse(subject.username).map_err(|_| DomainError::NotAuthenticated)?;
-        let Some(id) = subject.session else {
+        let Some(session) = subject.session else {
             self.users
                 .find_by_username(&username)
                 .await?
                 .ok_or(DomainError::UserNotFound)?;
             return Err(DomainError::NotAuthenticated);
         };
-        let (user, session) = self
-            .sessions
-            .find_user_and_session(&username, &id)
-            .await?
-            .ok_or(DomainError::UserNotFound)?;
-        match session {
-            Some(session) if session.user == user.id && session.is_live(SystemTime::now()) => {
-                Ok(Authenticated {
-                    user,
-                    session: session.id,
-                })
-            }
-            _ => Err(DomainError::NotAuthenticated),
-        }
+        Ok(SessionClaim { username, session })
     }
 }
 

@@ -4,13 +4,33 @@
 use std::{sync::Arc, time::SystemTime};
 
 use crate::{
-    CreateOnce, DomainError, IdempotencyKey, IdempotencyPolicy, NewTodo, Policies, SortOrder, Todo,
-    TodoChange, TodoId, TodoPage, TodoQuery, TodoRepository, User, fingerprint,
+    Authenticated, CreateOnce, DomainError, IdempotencyKey, IdempotencyPolicy, NewTodo, Policies,
+    SessionClaim, SortOrder, Todo, TodoChange, TodoId, TodoPage, TodoQuery, TodoRepository, User,
+    fingerprint,
 };
 
 /// What a conditional change requires of the todo as it is now (an HTTP
-/// `If-Match`, say); `None` requires nothing.
-pub type Precondition<'a> = Option<&'a (dyn Fn(&Todo) -> bool + Send + Sync)>;
+/// `If-Match`, say). The write checks it itself, in the statement that
+/// makes the change, so nothing can change in between.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Precondition {
+    /// Any version will do.
+    #[default]
+    Any,
+    /// One of these versions ([`Todo::version`]); an empty list matches
+    /// no version at all.
+    VersionIn(Vec<i64>),
+}
+
+impl Precondition {
+    /// The versions a write must find, if it must find one of some.
+    pub fn versions(&self) -> Option<&[i64]> {
+        match self {
+            Self::Any => None,
+            Self::VersionIn(versions) => Some(versions),
+        }
+    }
+}
 
 /// A user's own todos. Another user's todo answers exactly like a missing
 /// one ([`DomainError::TodoNotFound`]), so ids reveal nothing about other
@@ -44,6 +64,30 @@ impl Todos {
     /// the page after it.
     pub async fn page(&self, owner: &User, query: &TodoQuery) -> Result<TodoPage, DomainError> {
         self.repo.page(owner.id, query).await
+    }
+
+    /// A page of the todos of the user `claim` names, read in one
+    /// statement together with that user and the claimed session, which
+    /// are admitted as [`crate::Authentication::authenticate`] admits them
+    /// ([`SessionClaim::admit`]).
+    pub async fn page_as(
+        &self,
+        claim: &SessionClaim,
+        query: &TodoQuery,
+    ) -> Result<(Authenticated, TodoPage), DomainError> {
+        claim.admit(self.repo.page_as(claim, query).await?)
+    }
+
+    /// The todo `id` of the user `claim` names, read in one statement
+    /// with that user and session as [`Todos::page_as`] reads a page;
+    /// [`DomainError::TodoNotFound`] once the claim is admitted.
+    pub async fn get_as(
+        &self,
+        claim: &SessionClaim,
+        id: TodoId,
+    ) -> Result<(Authenticated, Todo), DomainError> {
+        let (who, todo) = claim.admit(self.repo.get_as(claim, id).await?)?;
+        Ok((who, todo.ok_or(DomainError::TodoNotFound)?))
     }
 
     /// The owner's todo `id`, or [`DomainError::TodoNotFound`].
@@ -89,24 +133,26 @@ impl Todos {
     }
 
     /// Applies `change` to the owner's todo `id` if it passes
-    /// `precondition` ([`DomainError::PreconditionFailed`] if not). The
-    /// check and the change are atomic: the change applies only to the
-    /// version that passed. [`DomainError::TodoNotFound`] before all else.
+    /// `precondition` ([`DomainError::PreconditionFailed`] if not), in
+    /// one statement that checks and changes. [`DomainError::TodoNotFound`]
+    /// before all else.
     pub async fn update(
         &self,
         owner: &User,
         id: TodoId,
         change: &TodoChange,
-        precondition: Precondition<'_>,
+        precondition: &Precondition,
     ) -> Result<Todo, DomainError> {
-        let version = self.version_passing(owner, id, precondition).await?;
+        if precondition.versions().is_some_and(<[i64]>::is_empty) {
+            return Err(self.why_unchanged(owner, id, precondition).await);
+        }
         match self
             .repo
-            .update(owner.id, id, change, version, SystemTime::now())
+            .update(owner.id, id, change, precondition, SystemTime::now())
             .await?
         {
             Some(todo) => Ok(todo),
-            None => Err(self.why_unchanged(owner, id, version).await),
+            None => Err(self.why_unchanged(owner, id, precondition).await),
         }
     }
 
@@ -116,14 +162,14 @@ impl Todos {
         &self,
         owner: &User,
         id: TodoId,
-        precondition: Precondition<'_>,
+        precondition: &Precondition,
     ) -> Result<(), DomainError> {
-        let version = self.version_passing(owner, id, precondition).await?;
-        if self.repo.delete(owner.id, id, version).await? {
-            Ok(())
-        } else {
-            Err(self.why_unchanged(owner, id, version).await)
+        if !precondition.versions().is_some_and(<[i64]>::is_empty)
+            && self.repo.delete(owner.id, id, precondition).await?
+        {
+            return Ok(());
         }
+        Err(self.why_unchanged(owner, id, precondition).await)
     }
 
     /// Deletes the idempotency keys past their retention; how many.
@@ -134,29 +180,16 @@ impl Todos {
         self.repo.purge_idempotency_keys(before).await
     }
 
-    /// The version a conditional write must find, when there is a
-    /// precondition; reads the todo only then.
-    async fn version_passing(
+    /// Why a write that matched nothing did not apply: the todo is gone,
+    /// or it is not at a version the precondition accepts. Only a failed
+    /// conditional write reads again.
+    async fn why_unchanged(
         &self,
         owner: &User,
         id: TodoId,
-        precondition: Precondition<'_>,
-    ) -> Result<Option<i64>, DomainError> {
-        let Some(passes) = precondition else {
-            return Ok(None);
-        };
-        let current = self.get(owner, id).await?;
-        if passes(&current) {
-            Ok(Some(current.version()))
-        } else {
-            Err(DomainError::PreconditionFailed)
-        }
-    }
-
-    /// Why a write that expected `version` matched nothing: the todo is
-    /// gone, or it changed after its version was checked.
-    async fn why_unchanged(&self, owner: &User, id: TodoId, version: Option<i64>) -> DomainError {
-        if version.is_none() {
+        precondition: &Precondition,
+    ) -> DomainError {
+        if precondition.versions().is_none() {
             return DomainError::TodoNotFound;
         }
         match self.repo.get(owner.id, id).await {
@@ -346,136 +379,119 @@ mod tests {
 
     #[tokio::test]
     async fn an_unconditional_change_is_one_write_and_a_miss_is_not_found() {
+        let any = Precondition::Any;
         let mut repo = MockTodoRepository::new();
         repo.expect_get().never();
-        repo.expect_update()
-            .with(eq(UserId(1)), eq(id(3)), eq(done()), eq(None), always())
-            .times(1)
-            .returning(|_, _, _, _, _| Ok(Some(todo(3))));
-        repo.expect_update()
-            .with(always(), eq(id(4)), always(), eq(None), always())
-            .returning(|_, _, _, _, _| Ok(None));
-        repo.expect_delete()
-            .with(eq(UserId(1)), eq(id(3)), eq(None))
-            .times(1)
-            .returning(|_, _, _| Ok(true));
-        repo.expect_delete()
-            .with(always(), eq(id(4)), eq(None))
-            .returning(|_, _, _| Ok(false));
-        let todos = Todos::new(Arc::new(repo));
-
-        assert_eq!(
-            todos.update(&owner(), id(3), &done(), None).await.unwrap(),
-            todo(3)
-        );
-        todos.delete(&owner(), id(3), None).await.unwrap();
-        assert!(matches!(
-            todos.update(&owner(), id(4), &done(), None).await,
-            Err(DomainError::TodoNotFound)
-        ));
-        assert!(matches!(
-            todos.delete(&owner(), id(4), None).await,
-            Err(DomainError::TodoNotFound)
-        ));
-    }
-
-    #[tokio::test]
-    async fn a_conditional_change_writes_only_the_version_that_passed() {
-        let mut repo = MockTodoRepository::new();
-        repo.expect_get()
-            .with(eq(UserId(1)), eq(id(3)))
-            .returning(|_, _| Ok(Some(todo(3))));
         repo.expect_update()
             .with(
                 eq(UserId(1)),
                 eq(id(3)),
                 eq(done()),
-                eq(Some(3000)),
+                eq(any.clone()),
+                always(),
+            )
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(Some(todo(3))));
+        repo.expect_update()
+            .with(always(), eq(id(4)), always(), eq(any.clone()), always())
+            .returning(|_, _, _, _, _| Ok(None));
+        repo.expect_delete()
+            .with(eq(UserId(1)), eq(id(3)), eq(any.clone()))
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        repo.expect_delete()
+            .with(always(), eq(id(4)), eq(any.clone()))
+            .returning(|_, _, _| Ok(false));
+        let todos = Todos::new(Arc::new(repo));
+
+        assert_eq!(
+            todos.update(&owner(), id(3), &done(), &any).await.unwrap(),
+            todo(3)
+        );
+        todos.delete(&owner(), id(3), &any).await.unwrap();
+        assert!(matches!(
+            todos.update(&owner(), id(4), &done(), &any).await,
+            Err(DomainError::TodoNotFound)
+        ));
+        assert!(matches!(
+            todos.delete(&owner(), id(4), &any).await,
+            Err(DomainError::TodoNotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_conditional_change_is_one_write_that_checks_the_versions() {
+        let versions = Precondition::VersionIn(vec![3000, 17]);
+        let mut repo = MockTodoRepository::new();
+        repo.expect_get().never();
+        repo.expect_update()
+            .with(
+                eq(UserId(1)),
+                eq(id(3)),
+                eq(done()),
+                eq(versions.clone()),
                 always(),
             )
             .times(1)
             .returning(|_, _, _, _, _| Ok(Some(todo(3))));
         repo.expect_delete()
-            .with(eq(UserId(1)), eq(id(3)), eq(Some(3000)))
+            .with(eq(UserId(1)), eq(id(3)), eq(versions.clone()))
             .times(1)
             .returning(|_, _, _| Ok(true));
         let todos = Todos::new(Arc::new(repo));
-        let passes = |todo: &Todo| todo.version() == 3000;
 
         todos
-            .update(&owner(), id(3), &done(), Some(&passes))
+            .update(&owner(), id(3), &done(), &versions)
             .await
             .unwrap();
-        todos.delete(&owner(), id(3), Some(&passes)).await.unwrap();
+        todos.delete(&owner(), id(3), &versions).await.unwrap();
     }
 
     #[tokio::test]
-    async fn a_failed_precondition_changes_nothing() {
-        let mut repo = MockTodoRepository::new();
-        repo.expect_get().returning(|_, _| Ok(Some(todo(3))));
-        repo.expect_update().never();
-        repo.expect_delete().never();
-        let todos = Todos::new(Arc::new(repo));
-        let fails = |_: &Todo| false;
+    async fn no_acceptable_version_writes_nothing_and_is_412_or_404() {
+        for (exists, expected) in [(true, "412"), (false, "404")] {
+            let mut repo = MockTodoRepository::new();
+            repo.expect_get()
+                .with(eq(UserId(1)), eq(id(3)))
+                .times(2)
+                .returning(move |_, _| Ok(exists.then(|| todo(3))));
+            repo.expect_update().never();
+            repo.expect_delete().never();
+            let todos = Todos::new(Arc::new(repo));
+            let none = Precondition::VersionIn(Vec::new());
 
-        assert!(matches!(
-            todos.update(&owner(), id(3), &done(), Some(&fails)).await,
-            Err(DomainError::PreconditionFailed)
-        ));
-        assert!(matches!(
-            todos.delete(&owner(), id(3), Some(&fails)).await,
-            Err(DomainError::PreconditionFailed)
-        ));
+            for err in [
+                todos
+                    .update(&owner(), id(3), &done(), &none)
+                    .await
+                    .unwrap_err(),
+                todos.delete(&owner(), id(3), &none).await.unwrap_err(),
+            ] {
+                match expected {
+                    "412" => assert!(matches!(err, DomainError::PreconditionFailed), "{err:?}"),
+                    _ => assert!(matches!(err, DomainError::TodoNotFound), "{err:?}"),
+                }
+            }
+        }
     }
 
     #[tokio::test]
-    async fn a_missing_todo_is_not_found_whatever_the_precondition() {
-        let mut repo = MockTodoRepository::new();
-        repo.expect_get().returning(|_, _| Ok(None));
-        repo.expect_update().never();
-        repo.expect_delete().never();
-        let todos = Todos::new(Arc::new(repo));
-        let passes = |_: &Todo| true;
-
-        assert!(matches!(
-            todos.update(&owner(), id(3), &done(), Some(&passes)).await,
-            Err(DomainError::TodoNotFound)
-        ));
-        assert!(matches!(
-            todos.delete(&owner(), id(3), Some(&passes)).await,
-            Err(DomainError::TodoNotFound)
-        ));
-    }
-
-    #[tokio::test]
-    async fn a_todo_changed_or_deleted_after_its_check_is_412_or_404() {
+    async fn a_conditional_write_that_matched_nothing_reads_to_tell_412_from_404() {
         for (still_there, changed) in [(true, true), (false, false)] {
             let mut repo = MockTodoRepository::new();
-            // Each operation reads twice: to check, then to explain the miss.
-            let reads = std::sync::atomic::AtomicUsize::new(0);
-            repo.expect_get().times(4).returning(move |_, _| {
-                let check = reads
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-                    .is_multiple_of(2);
-                Ok(if check {
-                    Some(todo(3))
-                } else {
-                    still_there.then(|| todo(7))
-                })
-            });
+            repo.expect_get()
+                .times(2)
+                .returning(move |_, _| Ok(still_there.then(|| todo(7))));
             repo.expect_update().returning(|_, _, _, _, _| Ok(None));
             repo.expect_delete().returning(|_, _, _| Ok(false));
             let todos = Todos::new(Arc::new(repo));
-            let passes = |_: &Todo| true;
+            let versions = Precondition::VersionIn(vec![3000]);
 
             let update = todos
-                .update(&owner(), id(3), &done(), Some(&passes))
+                .update(&owner(), id(3), &done(), &versions)
                 .await
                 .unwrap_err();
-            let delete = todos
-                .delete(&owner(), id(3), Some(&passes))
-                .await
-                .unwrap_err();
+            let delete = todos.delete(&owner(), id(3), &versions).await.unwrap_err();
             for err in [update, delete] {
                 if changed {
                     assert!(matches!(err, DomainError::PreconditionFailed), "{err:?}");
@@ -484,6 +500,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_read_as_a_claim_admits_the_session_read_with_it() {
+        use crate::{LoginName, Session, SessionClaim, SessionId, SessionRead};
+        let claim = SessionClaim {
+            username: LoginName::parse("alice").unwrap(),
+            session: SessionId::generate(),
+        };
+        let live = Session {
+            id: claim.session.clone(),
+            user: UserId(1),
+            created_at: SystemTime::now(),
+            expires_at: SystemTime::now() + Duration::from_secs(60),
+            ended_at: None,
+        };
+        let ended = Session {
+            ended_at: Some(SystemTime::now()),
+            ..live.clone()
+        };
+        for (session, todo_there, expected) in [
+            (Some(live.clone()), true, "ok"),
+            (Some(live.clone()), false, "404 todo"),
+            (Some(ended), true, "401"),
+            (None, true, "401"),
+        ] {
+            let mut repo = MockTodoRepository::new();
+            let read = SessionRead {
+                user: owner(),
+                session,
+                item: todo_there.then(|| todo(3)),
+            };
+            repo.expect_get_as()
+                .with(eq(claim.clone()), eq(id(3)))
+                .times(1)
+                .returning(move |_, _| Ok(Some(read.clone())));
+            let result = Todos::new(Arc::new(repo)).get_as(&claim, id(3)).await;
+            match (expected, result) {
+                ("ok", Ok((who, found))) => {
+                    assert_eq!(
+                        (who.user, who.session, found),
+                        (owner(), claim.session.clone(), todo(3))
+                    )
+                }
+                ("404 todo", Err(DomainError::TodoNotFound)) => {}
+                ("401", Err(DomainError::NotAuthenticated)) => {}
+                (expected, result) => panic!("{expected}: {result:?}"),
+            }
+        }
+
+        let mut repo = MockTodoRepository::new();
+        repo.expect_page_as().returning(|_, _| Ok(None));
+        let err = Todos::new(Arc::new(repo))
+            .page_as(&claim, &TodoQuery::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::UserNotFound), "{err:?}");
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ mod todo_id;
 mod todo_query;
 
 pub use client_address::{ClientAddr, TrustedProxies};
-pub use current_user::{CurrentSession, CurrentUser};
+pub use current_user::{BearerClaim, CurrentSession, CurrentUser};
 pub use idempotency::IdempotencyKeyHeader;
 pub use json::ApiJson;
 pub use preconditions::{IfMatchHeader, body_etag, conditional_get, todo_etag};

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use headers::{ETag, HeaderMapExt, IfMatch, IfNoneMatch};
-use todos_domain::Todo;
+use todos_domain::{Precondition, Todo, TodoId};
 
 use crate::error::ApiError;
 
@@ -29,26 +29,36 @@ pub fn body_etag(body: &[u8]) -> ETag {
         .expect("hex makes a valid entity tag")
 }
 
-/// `If-Match` of a PATCH or DELETE. An unreadable one matches nothing, so
+/// `If-Match` of a PATCH or DELETE, as the [`Precondition`] the write
+/// checks in its own statement. An unreadable header matches nothing, so
 /// the write is refused rather than made unconditionally.
 pub enum IfMatchHeader {
     Absent,
-    Present(IfMatch),
+    /// The header's entity tags (validated by the `headers` crate).
+    Present(Vec<String>),
+    Any,
     Unreadable,
 }
 
 impl IfMatchHeader {
-    /// Whether `todo`, as it is, satisfies the header.
-    pub fn passes(&self, todo: &Todo) -> bool {
+    /// What the header requires of todo `id`: the versions of the strong
+    /// tags [`todo_etag`] would give it. A weak tag or another todo's tag
+    /// never matches (`If-Match` compares strongly).
+    pub fn precondition(&self, id: TodoId) -> Precondition {
         match self {
-            Self::Absent => true,
-            Self::Present(if_match) => if_match.precondition_passes(&todo_etag(todo)),
-            Self::Unreadable => false,
+            Self::Absent | Self::Any => Precondition::Any,
+            Self::Unreadable => Precondition::VersionIn(Vec::new()),
+            Self::Present(tags) => {
+                let prefix = format!("\"{}-", id.get());
+                Precondition::VersionIn(
+                    tags.iter()
+                        .filter_map(|tag| {
+                            tag.strip_prefix(&prefix)?.strip_suffix('"')?.parse().ok()
+                        })
+                        .collect(),
+                )
+            }
         }
-    }
-
-    pub fn is_absent(&self) -> bool {
-        matches!(self, Self::Absent)
     }
 }
 
@@ -58,7 +68,19 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatchHeader {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(match parts.headers.typed_try_get::<IfMatch>() {
             Ok(None) => Self::Absent,
-            Ok(Some(if_match)) => Self::Present(if_match),
+            Ok(Some(if_match)) if if_match.is_any() => Self::Any,
+            Ok(Some(_)) => Self::Present(
+                // Our tags hold no comma, so a tag that does can only
+                // split into parts that match none of ours.
+                parts
+                    .headers
+                    .get_all(header::IF_MATCH)
+                    .iter()
+                    .filter_map(|value| value.to_str().ok())
+                    .flat_map(|value| value.split(','))
+                    .map(|tag| tag.trim().to_owned())
+                    .collect(),
+            ),
             Err(_) => Self::Unreadable,
         })
     }

@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use headers::HeaderMapExt;
-use todos_domain::{NewTodo, Precondition, Todo, TodoChange, TodoContents};
+use todos_domain::{NewTodo, Todo, TodoChange, TodoContents};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -17,8 +17,8 @@ use crate::{
     dto::{CreateTodoIn, TodoListOut, TodoOut, UpdateTodoIn},
     error::{ApiError, FieldError},
     extract::{
-        ApiJson, CurrentUser, IdempotencyKeyHeader, IfMatchHeader, TodoIdPath, TodoListQuery,
-        body_etag, conditional_get, page_url, todo_etag,
+        ApiJson, BearerClaim, CurrentUser, IdempotencyKeyHeader, IfMatchHeader, TodoIdPath,
+        TodoListQuery, body_etag, conditional_get, page_url, todo_etag,
     },
     openapi::{
         Detail, NotAuthorized, NotModified, PayloadTooLarge, PreconditionFailed, TodoNotFound,
@@ -70,11 +70,13 @@ fn json_bytes(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
 )]
 async fn list(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    TodoListQuery(query): TodoListQuery,
+    claim: BearerClaim,
+    query: Result<TodoListQuery, ApiError>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let page = state.todos.page(&user, &query).await?;
+    let TodoListQuery(query) = claim.first(&state, query).await?;
+    // One statement reads the user, the session and the page.
+    let (_, page) = state.todos.page_as(&claim.0, &query).await?;
     let next = page.next(&query).map(|next| page_url(&next));
     let body = json_bytes(&TodoListOut {
         todos: page.todos.into_iter().map(TodoOut::from).collect(),
@@ -104,11 +106,13 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    TodoIdPath(id): TodoIdPath,
+    claim: BearerClaim,
+    id: Result<TodoIdPath, ApiError>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let todo = state.todos.get(&user, id).await?;
+    let TodoIdPath(id) = claim.first(&state, id).await?;
+    // One statement reads the user, the session and the todo.
+    let (_, todo) = state.todos.get_as(&claim.0, id).await?;
     let etag = todo_etag(&todo);
     let body = json_bytes(&TodoOut::from(todo))?;
     Ok(conditional_get(&headers, etag, body))
@@ -210,13 +214,11 @@ async fn update(
                 .into(),
         ));
     }
-    let passes = |todo: &Todo| if_match.passes(todo);
-    let precondition: Precondition<'_> = if if_match.is_absent() {
-        None
-    } else {
-        Some(&passes)
-    };
-    let updated = state.todos.update(&user, id, &change, precondition).await?;
+    let precondition = if_match.precondition(id);
+    let updated = state
+        .todos
+        .update(&user, id, &change, &precondition)
+        .await?;
     Ok(todo_response(StatusCode::OK, updated))
 }
 
@@ -247,12 +249,9 @@ async fn remove(
     TodoIdPath(id): TodoIdPath,
     if_match: IfMatchHeader,
 ) -> Result<StatusCode, ApiError> {
-    let passes = |todo: &Todo| if_match.passes(todo);
-    let precondition: Precondition<'_> = if if_match.is_absent() {
-        None
-    } else {
-        Some(&passes)
-    };
-    state.todos.delete(&user, id, precondition).await?;
+    state
+        .todos
+        .delete(&user, id, &if_match.precondition(id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
