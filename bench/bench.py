@@ -1,8 +1,13 @@
 """Drives todos and the bare-axum floor with wrk on loopback and prints
-requests/s, p50 and p99 per route, the todos/floor ratio, p99 of GET /todos
-with and without concurrent log-in load, RSS, and start-up times.
+requests/s, p50 and p99 per route, the todos/floor ratio, the SQL statements
+each route sends, p99 of GET /todos with and without concurrent log-in load,
+RSS, and start-up times.
 
-Run through bench/run.sh (it builds the release binaries first)."""
+Run through bench/run.sh (it builds the release binaries first).
+  ROUTES="GET /todos,POST /todos"   only these routes (the rest still runs)
+  PROFILE="GET /todos"              record that route's run with perf and
+                                    write target/flamegraph-<route>.svg
+  TODOS_BIN=path                    benchmark another build of todos"""
 
 import json
 import os
@@ -15,8 +20,11 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TODOS = os.path.join(ROOT, "target", "release", "todos")
-FLOOR = os.path.join(ROOT, "target", "release", "todos-floor")
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+TODOS = os.environ.get("TODOS_BIN") or os.path.join(TARGET, "release", "todos")
+FLOOR = os.path.join(TARGET, "release", "todos-floor")
+ROUTES = [r.strip() for r in os.environ.get("ROUTES", "").split(",") if r.strip()]
+PROFILE = os.environ.get("PROFILE", "")
 DURATION = os.environ.get("DURATION", "10s")
 CONNECTIONS = os.environ.get("CONNECTIONS", "32")
 THREADS = os.environ.get("THREADS", "2")
@@ -24,10 +32,13 @@ SECRET = "bench-secret-bench-secret-bench-secret-42"
 
 
 class Server:
+    started = []
+
     def __init__(self, argv, env):
         started = time.perf_counter()
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
+        Server.started.append(self)
         line = self.proc.stdout.readline()
         self.listening_ms = (time.perf_counter() - started) * 1000
         match = re.match(r"listening on (http://\S+)", line)
@@ -41,6 +52,9 @@ class Server:
             except OSError:
                 time.sleep(0.001)
         self.ready_ms = (time.perf_counter() - started) * 1000
+
+    def pid(self):
+        return self.proc.pid
 
     def rss_mib(self):
         with open(f"/proc/{self.proc.pid}/status") as status:
@@ -103,6 +117,60 @@ def wrk(url, script, connections=CONNECTIONS, duration=DURATION):
     return {"rps": rps, "p50": to_ms(*p50.groups()), "p99": to_ms(*p99.groups())}
 
 
+def slug(name):
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def profiled(name, pid, run):
+    """Runs `run()` while perf samples process `pid`, then folds the samples
+    into target/flamegraph-<route>.svg with inferno."""
+    data = os.path.join(TARGET, f"perf-{slug(name)}.data")
+    svg = os.path.join(TARGET, f"flamegraph-{slug(name)}.svg")
+    perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(pid), "-o", data],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return run()
+    finally:
+        perf.send_signal(2)
+        perf.wait(timeout=60)
+        tools = os.path.join(TARGET, "tools", "bin")
+        script = subprocess.run(["perf", "script", "-i", data], check=True, capture_output=True).stdout
+        folded = subprocess.run([os.path.join(tools, "inferno-collapse-perf")], input=script,
+                                check=True, capture_output=True).stdout
+        with open(svg, "wb") as out:
+            subprocess.run([os.path.join(tools, "inferno-flamegraph"), "--title", f"todos: {name}"],
+                           input=folded, check=True, stdout=out)
+        print(f"flamegraph: {svg}", flush=True)
+
+
+def count_statements(url, env, routes):
+    """Starts a second todos on the same database that logs every SQL
+    statement (target `todos::sql`), sends each route once and counts the
+    statements its request sent."""
+    log_path = os.path.join(tempfile.mkdtemp(prefix="todos-sql-"), "sql.log")
+    with open(log_path, "w") as log:
+        counter = subprocess.Popen(
+            [TODOS, "serve", "--addr", "127.0.0.1:0", "--database-url", url],
+            env=dict(env, RUST_LOG="warn,todos::sql=trace"),
+            stdout=subprocess.PIPE, stderr=log, text=True)
+    line = counter.stdout.readline()
+    base = re.match(r"listening on (http://\S+)", line).group(1)
+    counts = {}
+
+    def lines():
+        time.sleep(0.3)  # the log writer runs on a thread of its own
+        with open(log_path) as log:
+            return sum(1 for entry in log if "todos::sql" in entry)
+
+    for name, method, path, body, auth in routes:
+        before = lines()
+        call(method, base + path, body, auth)
+        counts[name] = lines() - before
+    counter.terminate()
+    counter.wait(timeout=30)
+    return counts
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="todos-bench-")
     env = dict(os.environ, JWT_SECRET=SECRET, RUST_LOG=os.environ.get("RUST_LOG", "info"))
@@ -125,9 +193,17 @@ def main():
     ]
     results = []
     for name, method, path, body, auth in routes:
+        if ROUTES and name not in ROUTES:
+            continue
         script = lua(method, body, auth, tmp)
-        ours = wrk(todos.url + path, script)
-        base = wrk(floor.url + path, script)
+        # Log-ins beyond the hashing queue (16 on 2 cores) are refused
+        # with 503 by design: drive them within it.
+        connections = 8 if name == "POST /users/log-in" else CONNECTIONS
+        if name == PROFILE:
+            ours = profiled(name, todos.pid(), lambda: wrk(todos.url + path, script, connections))
+        else:
+            ours = wrk(todos.url + path, script, connections)
+        base = wrk(floor.url + path, script, connections)
         results.append((name, ours, base))
         print(f"{name:20} todos {ours['rps']:9.0f} req/s p50 {ours['p50']:7.2f} ms p99 {ours['p99']:7.2f} ms"
               f" | floor {base['rps']:9.0f} req/s p50 {base['p50']:6.2f} ms p99 {base['p99']:6.2f} ms"
@@ -137,22 +213,30 @@ def main():
     alone = wrk(todos.url + "/todos", list_script)
     login_script = lua("POST", credentials, None, tmp)
     beside = {}
-    login_load = threading.Thread(
-        target=lambda: beside.update(wrk(todos.url + "/users/log-in", login_script, connections=4)))
+    def log_ins():
+        try:
+            beside.update(wrk(todos.url + "/users/log-in", login_script, connections=4))
+        except SystemExit as failed:  # wrk() exits on failed responses
+            beside["failed"] = str(failed)
+    login_load = threading.Thread(target=log_ins)
     login_load.start()
     time.sleep(0.5)
     under_load = wrk(todos.url + "/todos", list_script, duration=f"{max(1, int(DURATION.rstrip('s')) - 2)}s")
     login_load.join()
+    if "failed" in beside:
+        sys.exit(f"log-ins beside GET /todos: {beside['failed']}")
     loaded_rss = todos.rss_mib()
     todos.stop()
     floor.stop()
+    statements = count_statements(f"sqlite://{tmp}/bench.db?mode=rwc", env, routes)
 
     print()
-    print("| route | todos req/s | p50 ms | p99 ms | floor req/s | p50 ms | p99 ms | todos/floor |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| route | todos req/s | p50 ms | p99 ms | floor req/s | p50 ms | p99 ms | todos/floor | SQL statements |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, ours, base in results:
         print(f"| {name} | {ours['rps']:.0f} | {ours['p50']:.2f} | {ours['p99']:.2f} | "
-              f"{base['rps']:.0f} | {base['p50']:.2f} | {base['p99']:.2f} | {ours['rps'] / base['rps']:.1%} |")
+              f"{base['rps']:.0f} | {base['p50']:.2f} | {base['p99']:.2f} | {ours['rps'] / base['rps']:.1%} | "
+              f"{statements.get(name, '?')} |")
     print()
     print(f"| GET /todos p99 alone | {alone['p99']:.2f} ms ({alone['rps']:.0f} req/s) |")
     print(f"| GET /todos p99 beside log-in load (4 conns, {beside.get('rps', 0):.0f} log-ins/s) | "
@@ -163,4 +247,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for server in Server.started:
+            if server.proc.poll() is None:
+                server.proc.kill()

@@ -4,7 +4,8 @@ use todos_persistence::DatabaseSettings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init();
+    // Held to the end: dropping it writes out the queued log lines.
+    let _log_writer = telemetry::init();
     let cli = Cli::parse();
     match cli.command {
         None => serve(cli.serve).await,
