@@ -8,6 +8,7 @@ mod health;
 mod sessions;
 mod todos;
 mod users;
+mod write_queue;
 
 pub use connect::{DatabaseSettings, StatementCounter, connect, connect_migrated, migrate};
 pub use health::DatabaseProbe;
@@ -15,3 +16,4 @@ pub use sea_orm::DatabaseConnection;
 pub use sessions::SeaSessionRepository;
 pub use todos::{SeaTodoRepository, claimed_page_select, page_select};
 pub use users::SeaUserRepository;
+pub use write_queue::WriteQueue;
