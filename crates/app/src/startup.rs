@@ -1,7 +1,7 @@
 use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use axum::Router;
-use todos_persistence::{DatabaseConnection, DatabaseSettings};
+use todos_persistence::{DatabaseConnection, DatabaseSettings, Store};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -18,7 +18,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     connections: ConnectionLimits,
-    db: DatabaseConnection,
+    store: Store,
     tasks: BackgroundTasks,
     purges: tokio::task::JoinHandle<()>,
 }
@@ -26,9 +26,9 @@ pub struct Application {
 impl Application {
     /// Opens and migrates the database, wires the ports, binds the address.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = open_database(&settings.database).await?;
+        let store = Store::open(&settings.database).await?;
         let tasks = BackgroundTasks::default();
-        let state = wiring::app_state(&settings, &db, &tasks)?;
+        let state = wiring::app_state(&settings, &store, &tasks)?;
         let purges = sweep::spawn(state.sessions.clone(), state.todos.clone(), sweep::EVERY);
         let router = todos_http::router(state);
         let listener = serve::bind(settings.addr)?;
@@ -36,7 +36,7 @@ impl Application {
             listener,
             router,
             connections: settings.connections,
-            db,
+            store,
             tasks,
             purges,
         })
@@ -80,7 +80,7 @@ impl Application {
                 "background tasks still running at exit were dropped"
             );
         }
-        self.db.close().await?;
+        self.store.close().await?;
         tracing::info!("stopped");
         Ok(())
     }

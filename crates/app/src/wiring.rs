@@ -13,8 +13,8 @@ use todos_domain::{
 use todos_http::{AppState, Readiness};
 use todos_mail::{DirMailer, LogMailer, SmtpMailer};
 use todos_persistence::{
-    DatabaseConnection, DatabaseProbe, DatabaseSettings, SeaSessionRepository, SeaTodoRepository,
-    SeaUserRepository,
+    DatabaseProbe, DatabaseSettings, SeaSessionRepository, SeaTodoRepository, SeaUserRepository,
+    Store,
 };
 
 use crate::{
@@ -26,9 +26,10 @@ use crate::{
 
 pub(crate) fn app_state(
     settings: &Settings,
-    db: &DatabaseConnection,
+    store: &Store,
     tasks: &BackgroundTasks,
 ) -> anyhow::Result<AppState> {
+    let db = &store.reads;
     let secret = settings.jwt_secret.clone().unwrap_or_else(|| {
         tracing::warn!(
             "JWT_SECRET is not set: using a random key, so tokens stop working when this process \
@@ -56,7 +57,7 @@ pub(crate) fn app_state(
             .with_throttle(throttle.clone()),
         authentication: Authentication::new(users.clone(), session_store.clone(), tokens),
         sessions,
-        todos: Todos::with_policies(Arc::new(SeaTodoRepository::new(db.clone())), &policies),
+        todos: Todos::with_policies(Arc::new(SeaTodoRepository::with_store(store)), &policies),
         email_verification: EmailVerification::new(
             users.clone(),
             cache.clone(),

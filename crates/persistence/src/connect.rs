@@ -65,6 +65,15 @@ fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// A SQLite database in a file, which a second connection can open.
+pub(crate) fn is_sqlite_file(url: &str) -> bool {
+    is_sqlite(url) && !is_memory(url)
+}
+
 /// Opens the pool. SQLite runs in WAL mode (readers do not block the writer)
 /// with a busy timeout, so concurrent writers wait instead of failing.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
@@ -78,6 +87,11 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         // Request tracing covers what matters; statement logs would be noise.
         .sqlx_logging(false);
     if is_sqlite(&settings.url) {
+        // A file on this machine cannot hang up: pinging a connection
+        // before each use only cost a round trip to its worker thread
+        // (BENCHMARKS.md). Server databases keep the ping, which finds
+        // connections a restart has broken.
+        options.test_before_acquire(false);
         options.map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 // FULL: a todo acknowledged with 201 survives power loss too.
@@ -114,7 +128,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 pub async fn connect_migrated(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     // An in-memory SQLite database dies with its last connection: migrate
     // the serving pool itself.
-    if settings.url.contains(":memory:") || settings.url.contains("mode=memory") {
+    if is_memory(&settings.url) {
         let db = connect(settings).await?;
         migrate(&db).await?;
         return Ok(db);

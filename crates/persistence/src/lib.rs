@@ -9,6 +9,7 @@ mod sessions;
 mod todos;
 mod users;
 mod write_queue;
+mod writes;
 
 pub use connect::{DatabaseSettings, StatementCounter, connect, connect_migrated, migrate};
 pub use health::DatabaseProbe;
@@ -17,3 +18,4 @@ pub use sessions::SeaSessionRepository;
 pub use todos::{SeaTodoRepository, claimed_page_select, page_select};
 pub use users::SeaUserRepository;
 pub use write_queue::WriteQueue;
+pub use writes::{Store, Writes};

@@ -17,14 +17,29 @@ use crate::entity::{idempotency_key, session, todo, user};
 use crate::error::db_error;
 use crate::sessions::{to_session, user_and_session};
 use crate::users::to_user;
+use crate::{Store, Writes};
 
 pub struct SeaTodoRepository {
     db: DatabaseConnection,
+    writes: Writes,
 }
 
 impl SeaTodoRepository {
+    /// Reads and writes on `db`'s pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            writes: Writes::Pool(db.clone()),
+            db,
+        }
+    }
+
+    /// Reads on the store's pool; creations, changes and deletions of
+    /// todos as its [`Writes`] says.
+    pub fn with_store(store: &Store) -> Self {
+        Self {
+            db: store.reads.clone(),
+            writes: store.writes.clone(),
+        }
     }
 }
 
@@ -306,7 +321,7 @@ impl SeaTodoRepository {
         now: i64,
     ) -> Result<CreateOnce, DomainError> {
         let txn = self.db.begin().await.map_err(db_error)?;
-        let created = insert_todo(&txn, owner, new, now).await?;
+        let created = insert_todo(&txn, owner, new, now).await.map_err(db_error)?;
         let recorded = idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::TodoId, Expr::value(created.id))
             .col_expr(
@@ -345,7 +360,7 @@ async fn insert_todo(
     owner: UserId,
     new: NewTodo,
     now: i64,
-) -> Result<todo::Model, DomainError> {
+) -> Result<todo::Model, sea_orm::DbErr> {
     todo::ActiveModel {
         contents: Set(new.contents.into_inner()),
         is_done: Set(new.is_done),
@@ -356,7 +371,6 @@ async fn insert_todo(
     }
     .insert(db)
     .await
-    .map_err(db_error)
 }
 
 #[async_trait]
@@ -422,7 +436,13 @@ impl TodoRepository for SeaTodoRepository {
         new: NewTodo,
         now: SystemTime,
     ) -> Result<Todo, DomainError> {
-        to_todo(insert_todo(&self.db, owner, new, micros(now)).await?)
+        let now = micros(now);
+        let created = self
+            .writes
+            .run(move |db| Box::pin(async move { insert_todo(&db, owner, new, now).await }))
+            .await
+            .map_err(db_error)?;
+        to_todo(created)
     }
 
     /// The key is claimed first, in a statement of its own, so that a
@@ -488,22 +508,27 @@ impl TodoRepository for SeaTodoRepository {
         if let Some(versions) = precondition.versions() {
             update = update.filter(todo::Column::UpdatedAt.is_in(versions.iter().copied()));
         }
-        // One statement where the database has RETURNING (SQLite,
-        // PostgreSQL); MySQL and MariaDB read the todo back.
-        if self.db.support_returning() {
-            return update
-                .exec_with_returning(&self.db)
-                .await
-                .map_err(db_error)?
-                .pop()
-                .map(to_todo)
-                .transpose();
-        }
-        let updated = update.exec(&self.db).await.map_err(db_error)?;
-        if updated.rows_affected == 0 {
-            return Ok(None);
-        }
-        self.get(owner, id).await
+        let updated = self
+            .writes
+            .run(move |db| {
+                Box::pin(async move {
+                    // One statement where the database has RETURNING
+                    // (SQLite, PostgreSQL); MySQL and MariaDB read it back.
+                    if db.support_returning() {
+                        return Ok(update.exec_with_returning(&db).await?.pop());
+                    }
+                    if update.exec(&db).await?.rows_affected == 0 {
+                        return Ok(None);
+                    }
+                    owned(owner)
+                        .filter(todo::Column::Id.eq(id.get()))
+                        .one(&db)
+                        .await
+                })
+            })
+            .await
+            .map_err(db_error)?;
+        updated.map(to_todo).transpose()
     }
 
     async fn delete(
@@ -518,7 +543,11 @@ impl TodoRepository for SeaTodoRepository {
         if let Some(versions) = precondition.versions() {
             delete = delete.filter(todo::Column::UpdatedAt.is_in(versions.iter().copied()));
         }
-        let deleted = delete.exec(&self.db).await.map_err(db_error)?;
+        let deleted = self
+            .writes
+            .run(move |db| Box::pin(async move { delete.exec(&db).await }))
+            .await
+            .map_err(db_error)?;
         Ok(deleted.rows_affected > 0)
     }
 

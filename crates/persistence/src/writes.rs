@@ -1,0 +1,83 @@
+//! Where the repositories' writes go: straight to the pool, or, on a
+//! SQLite file, through the group-commit [`WriteQueue`].
+
+use std::{future::Future, pin::Pin};
+
+use sea_orm::{DatabaseConnection, DatabaseExecutor, DbErr};
+
+use crate::{
+    DatabaseSettings, WriteQueue,
+    connect::{connect, connect_migrated, is_sqlite_file},
+};
+
+/// What a write job returns: a future borrowing the executor it was given.
+pub(crate) type WriteFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 'c>>;
+
+/// Transactions a writer batch may hold: enough to spread one fsync over a
+/// burst, small enough that a batch never holds the write lock for long.
+const MAX_BATCH: usize = 256;
+
+/// How writes reach the database.
+#[derive(Clone)]
+pub enum Writes {
+    /// Each write on a pooled connection of its own (MySQL/MariaDB,
+    /// PostgreSQL, in-memory SQLite).
+    Pool(DatabaseConnection),
+    /// Through SQLite's one writer connection, which commits whatever is
+    /// waiting as one transaction (README: "Storage notes").
+    Queue(WriteQueue),
+}
+
+impl Writes {
+    /// Runs `job`; with the queue, in a savepoint of the next batch,
+    /// answering once that batch has committed. A job that needs several
+    /// statements to be atomic opens a transaction on the executor (a
+    /// savepoint inside the batch).
+    pub(crate) async fn run<T, F>(&self, job: F) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        match self {
+            Self::Pool(db) => job(DatabaseExecutor::Connection(db)).await,
+            Self::Queue(queue) => {
+                queue
+                    .run(move |txn| job(DatabaseExecutor::Transaction(txn)))
+                    .await
+            }
+        }
+    }
+}
+
+/// The database as the repositories use it: reads on the pool, writes as
+/// [`Writes`] says.
+#[derive(Clone)]
+pub struct Store {
+    pub reads: DatabaseConnection,
+    pub writes: Writes,
+}
+
+impl Store {
+    /// Applies pending migrations and opens the pool; on a SQLite file,
+    /// also the writer connection behind the group-commit queue.
+    pub async fn open(settings: &DatabaseSettings) -> Result<Self, DbErr> {
+        let reads = connect_migrated(settings).await?;
+        let writes = if is_sqlite_file(&settings.url) {
+            let writer = connect(&DatabaseSettings {
+                max_connections: 1,
+                ..settings.clone()
+            })
+            .await?;
+            Writes::Queue(WriteQueue::start(writer, MAX_BATCH))
+        } else {
+            Writes::Pool(reads.clone())
+        };
+        Ok(Self { reads, writes })
+    }
+
+    /// Closes the pool. The writer connection closes when the last
+    /// repository holding the queue is dropped, after its last batch.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.reads.close().await
+    }
+}
