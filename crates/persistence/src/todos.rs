@@ -269,7 +269,10 @@ impl SeaTodoRepository {
                 .to_owned(),
             )
             .to_owned();
-        self.db.execute(&insert).await.map_err(db_error)?;
+        self.writes
+            .run_statement(move |db| Box::pin(async move { db.execute(&insert).await }))
+            .await
+            .map_err(db_error)?;
         let Some(existing) = key_of(owner, digest)
             .one(&self.db)
             .await
@@ -293,14 +296,16 @@ impl SeaTodoRepository {
         }
         // A request that died holding the key: take it over, unless
         // another repeat just did (then its token is there, not the old one).
-        let taken = idempotency_key::Entity::update_many()
+        let take_over = idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::ClaimedAt, Expr::value(now))
             .col_expr(
                 idempotency_key::Column::ClaimToken,
                 Expr::value(token.clone()),
             )
-            .filter(held(owner, digest, &existing.claim_token))
-            .exec(&self.db)
+            .filter(held(owner, digest, &existing.claim_token));
+        let taken = self
+            .writes
+            .run_statement(move |db| Box::pin(async move { take_over.exec(&db).await }))
             .await
             .map_err(db_error)?;
         Ok(if taken.rows_affected == 1 {
@@ -320,38 +325,52 @@ impl SeaTodoRepository {
         token: &str,
         now: i64,
     ) -> Result<CreateOnce, DomainError> {
-        let txn = self.db.begin().await.map_err(db_error)?;
-        let created = insert_todo(&txn, owner, new, now).await.map_err(db_error)?;
-        let recorded = idempotency_key::Entity::update_many()
-            .col_expr(idempotency_key::Column::TodoId, Expr::value(created.id))
-            .col_expr(
-                idempotency_key::Column::TodoContents,
-                Expr::value(created.contents.clone()),
-            )
-            .col_expr(
-                idempotency_key::Column::TodoIsDone,
-                Expr::value(created.is_done),
-            )
-            .col_expr(
-                idempotency_key::Column::TodoCreatedAt,
-                Expr::value(created.created_at),
-            )
-            .col_expr(
-                idempotency_key::Column::TodoUpdatedAt,
-                Expr::value(created.updated_at),
-            )
-            .filter(held(owner, digest, token))
-            .exec(&txn)
+        let held = held(owner, digest, token);
+        let created = self
+            .writes
+            .run(move |db| {
+                Box::pin(async move {
+                    // A savepoint inside the writer's batch, or a
+                    // transaction of its own on the pool.
+                    let txn = db.begin().await?;
+                    let created = insert_todo(&txn, owner, new, now).await?;
+                    let recorded = idempotency_key::Entity::update_many()
+                        .col_expr(idempotency_key::Column::TodoId, Expr::value(created.id))
+                        .col_expr(
+                            idempotency_key::Column::TodoContents,
+                            Expr::value(created.contents.clone()),
+                        )
+                        .col_expr(
+                            idempotency_key::Column::TodoIsDone,
+                            Expr::value(created.is_done),
+                        )
+                        .col_expr(
+                            idempotency_key::Column::TodoCreatedAt,
+                            Expr::value(created.created_at),
+                        )
+                        .col_expr(
+                            idempotency_key::Column::TodoUpdatedAt,
+                            Expr::value(created.updated_at),
+                        )
+                        .filter(held)
+                        .exec(&txn)
+                        .await?;
+                    if recorded.rows_affected != 1 {
+                        // Our claim was taken over (we ran past the
+                        // lease): the todo goes with the rollback.
+                        txn.rollback().await?;
+                        return Ok(None);
+                    }
+                    txn.commit().await?;
+                    Ok(Some(created))
+                })
+            })
             .await
             .map_err(db_error)?;
-        if recorded.rows_affected != 1 {
-            // Our claim was taken over (we ran past the lease): the todo
-            // goes with the rolled-back transaction.
-            txn.rollback().await.map_err(db_error)?;
-            return Ok(CreateOnce::InProgress);
+        match created {
+            Some(created) => Ok(CreateOnce::Created(to_todo(created)?)),
+            None => Ok(CreateOnce::InProgress),
         }
-        txn.commit().await.map_err(db_error)?;
-        Ok(CreateOnce::Created(to_todo(created)?))
     }
 }
 
@@ -439,7 +458,9 @@ impl TodoRepository for SeaTodoRepository {
         let now = micros(now);
         let created = self
             .writes
-            .run(move |db| Box::pin(async move { insert_todo(&db, owner, new, now).await }))
+            .run_statement(move |db| {
+                Box::pin(async move { insert_todo(&db, owner, new, now).await })
+            })
             .await
             .map_err(db_error)?;
         to_todo(created)
@@ -467,9 +488,11 @@ impl TodoRepository for SeaTodoRepository {
         let outcome = self.create_claimed(owner, new, &digest, &token, now).await;
         if outcome.is_err() {
             // Best effort: should this fail too, the lease frees the key.
-            let _ = idempotency_key::Entity::delete_many()
-                .filter(held(owner, &digest, &token))
-                .exec(&self.db)
+            let release =
+                idempotency_key::Entity::delete_many().filter(held(owner, &digest, &token));
+            let _ = self
+                .writes
+                .run_statement(move |db| Box::pin(async move { release.exec(&db).await }))
                 .await;
         }
         outcome
@@ -508,9 +531,10 @@ impl TodoRepository for SeaTodoRepository {
         if let Some(versions) = precondition.versions() {
             update = update.filter(todo::Column::UpdatedAt.is_in(versions.iter().copied()));
         }
+        // The queue is SQLite's, where the update is one statement.
         let updated = self
             .writes
-            .run(move |db| {
+            .run_statement(move |db| {
                 Box::pin(async move {
                     // One statement where the database has RETURNING
                     // (SQLite, PostgreSQL); MySQL and MariaDB read it back.
@@ -545,16 +569,18 @@ impl TodoRepository for SeaTodoRepository {
         }
         let deleted = self
             .writes
-            .run(move |db| Box::pin(async move { delete.exec(&db).await }))
+            .run_statement(move |db| Box::pin(async move { delete.exec(&db).await }))
             .await
             .map_err(db_error)?;
         Ok(deleted.rows_affected > 0)
     }
 
     async fn purge_idempotency_keys(&self, before: SystemTime) -> Result<u64, DomainError> {
-        let purged = idempotency_key::Entity::delete_many()
-            .filter(idempotency_key::Column::CreatedAt.lt(micros(before)))
-            .exec(&self.db)
+        let purge = idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::CreatedAt.lt(micros(before)));
+        let purged = self
+            .writes
+            .run_statement(move |db| Box::pin(async move { purge.exec(&db).await }))
             .await
             .map_err(db_error)?;
         Ok(purged.rows_affected)

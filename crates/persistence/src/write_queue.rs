@@ -16,7 +16,7 @@ use std::{
 };
 
 use sea_orm::{
-    DatabaseConnection, DatabaseConnectionType, DatabaseTransaction, DbErr, RuntimeErr,
+    DatabaseConnection, DatabaseConnectionType, DatabaseTransaction, DbErr, RuntimeErr, SqlErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -80,9 +80,39 @@ impl WriteQueue {
             + Send
             + 'static,
     {
+        self.send(job, true).await
+    }
+
+    /// Like [`WriteQueue::run`], for a job that sends exactly one
+    /// statement: it runs without a savepoint, which saves two round trips
+    /// to the writer's thread. SQLite undoes a statement that breaks a
+    /// constraint on its own and keeps the transaction; any other failure
+    /// of such a job fails its whole batch, since SQLite may have rolled
+    /// the transaction back.
+    pub async fn run_statement<T, F>(&self, job: F) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, DbErr>>
+            + Send
+            + 'static,
+    {
+        self.send(job, false).await
+    }
+
+    async fn send<T, F>(&self, job: F, savepoint: bool) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, DbErr>>
+            + Send
+            + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Box::new(Request { job, reply }))
+            .send(Box::new(Request {
+                job,
+                reply,
+                savepoint,
+            }))
             .await
             .map_err(|_| gone("the write queue is closed"))?;
         answer
@@ -118,6 +148,10 @@ trait Job: Send {
     /// The caller stopped waiting: nobody would hear the answer.
     fn abandoned(&self) -> bool;
 
+    /// Whether the job runs in a savepoint of its own (else it is one
+    /// statement, run on the batch's transaction).
+    fn wants_savepoint(&self) -> bool;
+
     /// Runs the job in `savepoint`. Its result is held, not sent: the caller
     /// may only hear it once the batch's COMMIT has returned.
     fn run<'c>(self: Box<Self>, savepoint: &'c DatabaseTransaction) -> BoxFuture<'c, Box<dyn Ran>>;
@@ -131,6 +165,9 @@ trait Ran: Send {
     /// Whether its savepoint is kept (released) or rolled back.
     fn succeeded(&self) -> bool;
 
+    /// Its error, if it failed.
+    fn error(&self) -> Option<&DbErr>;
+
     /// Answers the caller: the job's own result if the batch committed,
     /// otherwise the batch's error.
     fn answer(self: Box<Self>, batch: Result<(), DbErr>);
@@ -139,6 +176,7 @@ trait Ran: Send {
 struct Request<T, F> {
     job: F,
     reply: oneshot::Sender<Result<T, DbErr>>,
+    savepoint: bool,
 }
 
 impl<T, F> Job for Request<T, F>
@@ -150,8 +188,12 @@ where
         self.reply.is_closed()
     }
 
+    fn wants_savepoint(&self) -> bool {
+        self.savepoint
+    }
+
     fn run<'c>(self: Box<Self>, savepoint: &'c DatabaseTransaction) -> BoxFuture<'c, Box<dyn Ran>> {
-        let Request { job, reply } = *self;
+        let Request { job, reply, .. } = *self;
         Box::pin(async move {
             // A panic fails this job only; uncaught, it would end the
             // writer task, and with it every later write.
@@ -179,9 +221,22 @@ impl<T: Send> Ran for Done<T> {
         self.result.is_ok()
     }
 
+    fn error(&self) -> Option<&DbErr> {
+        self.result.as_ref().err()
+    }
+
     fn answer(self: Box<Self>, batch: Result<(), DbErr>) {
         let _ = self.reply.send(batch.and(self.result));
     }
+}
+
+/// Whether SQLite undid the failed statement alone and kept the
+/// transaction: a constraint it broke (SQLite's default ABORT resolution).
+fn undone_alone(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_))
+    )
 }
 
 fn panicked() -> DbErr {
@@ -252,6 +307,16 @@ impl Writer {
         let mut broken = None;
         for job in jobs.by_ref() {
             if job.abandoned() {
+                continue;
+            }
+            if !job.wants_savepoint() {
+                let done = job.run(&txn).await;
+                let failed = done.error().filter(|err| !undone_alone(err)).cloned();
+                ran.push(done);
+                if let Some(err) = failed {
+                    broken = Some(err);
+                    break;
+                }
                 continue;
             }
             // SeaORM turns a nested begin into SAVEPOINT, its commit into
@@ -522,6 +587,83 @@ mod tests {
         last.await.unwrap().unwrap();
         assert_eq!(queue.batch_sizes(), [1, 1, 3]);
         assert_eq!(db.values().await, ["first", "last", "taken"]);
+    }
+
+    /// Inserts `v` as a one-statement job, without a savepoint.
+    async fn insert_statement_job(queue: WriteQueue, v: &'static str) -> Result<u64, DbErr> {
+        queue
+            .run_statement(move |txn| {
+                Box::pin(async move {
+                    let done = txn.execute_raw(insert_statement(v)).await?;
+                    Ok(done.last_insert_id())
+                })
+            })
+            .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_statement_breaking_a_constraint_fails_alone_without_a_savepoint() {
+        let db = Db::new().await;
+        let queue = WriteQueue::start(db.open().await, 16);
+        insert(queue.clone(), "taken").await.unwrap();
+
+        let (release, holder) = hold_writer(&queue).await;
+        let first = tokio::spawn(insert_statement_job(queue.clone(), "first"));
+        until_waiting(&queue, 1).await;
+        let duplicate = tokio::spawn(insert_statement_job(queue.clone(), "taken"));
+        until_waiting(&queue, 2).await;
+        let last = tokio::spawn(insert_statement_job(queue.clone(), "last"));
+        until_waiting(&queue, 3).await;
+        release.send(()).unwrap();
+
+        holder.await.unwrap();
+        first.await.unwrap().unwrap();
+        let err = duplicate.await.unwrap().unwrap_err();
+        assert!(
+            matches!(
+                err.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ),
+            "{err:?}"
+        );
+        last.await.unwrap().unwrap();
+        assert_eq!(queue.batch_sizes(), [1, 1, 3]);
+        assert_eq!(db.values().await, ["first", "last", "taken"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn any_other_failure_of_a_statement_job_fails_its_batch() {
+        let db = Db::new().await;
+        let queue = WriteQueue::start(db.open().await, 16);
+
+        let (release, holder) = hold_writer(&queue).await;
+        let before = tokio::spawn(insert_statement_job(queue.clone(), "before"));
+        until_waiting(&queue, 1).await;
+        let queue2 = queue.clone();
+        let broken = tokio::spawn(async move {
+            queue2
+                .run_statement(|txn| {
+                    Box::pin(async move {
+                        txn.execute_unprepared("INSERT INTO no_such_table VALUES (1)")
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .await
+        });
+        until_waiting(&queue, 2).await;
+        let after = tokio::spawn(insert_statement_job(queue.clone(), "after"));
+        until_waiting(&queue, 3).await;
+        release.send(()).unwrap();
+
+        holder.await.unwrap();
+        assert!(before.await.unwrap().is_err());
+        assert!(broken.await.unwrap().is_err());
+        assert!(after.await.unwrap().is_err());
+        assert!(db.values().await.is_empty());
+        // The writer goes on with a fresh connection.
+        insert_statement_job(queue.clone(), "later").await.unwrap();
+        assert_eq!(db.values().await, ["later"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,6 +49,27 @@ impl Writes {
     }
 }
 
+impl Writes {
+    /// Like [`Writes::run`], for a job that sends exactly one statement
+    /// (on SQLite, where `RETURNING` makes an insert or update one): in
+    /// the queue it runs without a savepoint of its own
+    /// ([`WriteQueue::run_statement`]).
+    pub(crate) async fn run_statement<T, F>(&self, job: F) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        match self {
+            Self::Pool(db) => job(DatabaseExecutor::Connection(db)).await,
+            Self::Queue(queue) => {
+                queue
+                    .run_statement(move |txn| job(DatabaseExecutor::Transaction(txn)))
+                    .await
+            }
+        }
+    }
+}
+
 /// The database as the repositories use it: reads on the pool, writes as
 /// [`Writes`] says.
 #[derive(Clone)]
