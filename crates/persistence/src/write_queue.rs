@@ -559,18 +559,23 @@ mod tests {
         );
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_failing_job_fails_alone_in_its_batch() {
+    /// Queues "first", a duplicate of "taken" and "last" into one batch
+    /// with `insert`: the duplicate fails alone, the others commit.
+    async fn a_duplicate_fails_alone_in_its_batch<F, Fut>(insert_with: F)
+    where
+        F: Fn(WriteQueue, &'static str) -> Fut,
+        Fut: Future<Output = Result<u64, DbErr>> + Send + 'static,
+    {
         let db = Db::new().await;
         let queue = WriteQueue::start(db.open().await, 16);
         insert(queue.clone(), "taken").await.unwrap();
 
         let (release, holder) = hold_writer(&queue).await;
-        let first = tokio::spawn(insert(queue.clone(), "first"));
+        let first = tokio::spawn(insert_with(queue.clone(), "first"));
         until_waiting(&queue, 1).await;
-        let duplicate = tokio::spawn(insert(queue.clone(), "taken"));
+        let duplicate = tokio::spawn(insert_with(queue.clone(), "taken"));
         until_waiting(&queue, 2).await;
-        let last = tokio::spawn(insert(queue.clone(), "last"));
+        let last = tokio::spawn(insert_with(queue.clone(), "last"));
         until_waiting(&queue, 3).await;
         release.send(()).unwrap();
 
@@ -587,6 +592,11 @@ mod tests {
         last.await.unwrap().unwrap();
         assert_eq!(queue.batch_sizes(), [1, 1, 3]);
         assert_eq!(db.values().await, ["first", "last", "taken"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_fails_alone_in_its_batch() {
+        a_duplicate_fails_alone_in_its_batch(insert).await;
     }
 
     /// Inserts `v` as a one-statement job, without a savepoint.
@@ -603,32 +613,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_statement_breaking_a_constraint_fails_alone_without_a_savepoint() {
-        let db = Db::new().await;
-        let queue = WriteQueue::start(db.open().await, 16);
-        insert(queue.clone(), "taken").await.unwrap();
-
-        let (release, holder) = hold_writer(&queue).await;
-        let first = tokio::spawn(insert_statement_job(queue.clone(), "first"));
-        until_waiting(&queue, 1).await;
-        let duplicate = tokio::spawn(insert_statement_job(queue.clone(), "taken"));
-        until_waiting(&queue, 2).await;
-        let last = tokio::spawn(insert_statement_job(queue.clone(), "last"));
-        until_waiting(&queue, 3).await;
-        release.send(()).unwrap();
-
-        holder.await.unwrap();
-        first.await.unwrap().unwrap();
-        let err = duplicate.await.unwrap().unwrap_err();
-        assert!(
-            matches!(
-                err.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ),
-            "{err:?}"
-        );
-        last.await.unwrap().unwrap();
-        assert_eq!(queue.batch_sizes(), [1, 1, 3]);
-        assert_eq!(db.values().await, ["first", "last", "taken"]);
+        a_duplicate_fails_alone_in_its_batch(insert_statement_job).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

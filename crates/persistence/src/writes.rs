@@ -38,18 +38,9 @@ impl Writes {
         T: Send + 'static,
         F: for<'c> FnOnce(DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
     {
-        match self {
-            Self::Pool(db) => job(DatabaseExecutor::Connection(db)).await,
-            Self::Queue(queue) => {
-                queue
-                    .run(move |txn| job(DatabaseExecutor::Transaction(txn)))
-                    .await
-            }
-        }
+        self.dispatch(job, true).await
     }
-}
 
-impl Writes {
     /// Like [`Writes::run`], for a job that sends exactly one statement
     /// (on SQLite, where `RETURNING` makes an insert or update one): in
     /// the queue it runs without a savepoint of its own
@@ -59,8 +50,21 @@ impl Writes {
         T: Send + 'static,
         F: for<'c> FnOnce(DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
     {
+        self.dispatch(job, false).await
+    }
+
+    async fn dispatch<T, F>(&self, job: F, savepoint: bool) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
+    {
         match self {
             Self::Pool(db) => job(DatabaseExecutor::Connection(db)).await,
+            Self::Queue(queue) if savepoint => {
+                queue
+                    .run(move |txn| job(DatabaseExecutor::Transaction(txn)))
+                    .await
+            }
             Self::Queue(queue) => {
                 queue
                     .run_statement(move |txn| job(DatabaseExecutor::Transaction(txn)))
