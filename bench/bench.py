@@ -126,7 +126,10 @@ def profiled(name, pid, run):
     into target/flamegraph-<route>.svg with inferno."""
     data = os.path.join(TARGET, f"perf-{slug(name)}.data")
     svg = os.path.join(TARGET, f"flamegraph-{slug(name)}.svg")
-    perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(pid), "-o", data],
+    # DWARF unwinding: release builds keep no frame pointers, and without
+    # them the stacks stop at the first Rust frame.
+    perf = subprocess.Popen(["perf", "record", "-F", "199", "--call-graph", "dwarf,16384",
+                             "-p", str(pid), "-o", data],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         return run()
