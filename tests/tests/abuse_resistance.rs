@@ -9,7 +9,10 @@ use std::{
 use reqwest::Client;
 use serde_json::{Value, json};
 use todos_app::config::TrustedProxies;
-use todos_tests::{TestApp, retry_after_secs, spawn_app, spawn_app_with, status_and_json};
+use todos_tests::{
+    TestApp, raw_http, retry_after_secs, spawn_app, spawn_app_with, status_and_json,
+};
+use tokio::io::AsyncWriteExt;
 
 const PASSWORD: &str = "password123";
 
@@ -104,6 +107,53 @@ async fn successful_log_ins_do_not_use_up_the_owners_attempts() {
     }
     assert_eq!(app.log_in("alice", "wrong-password").await.status(), 401);
     assert_eq!(app.log_in("alice", PASSWORD).await.status(), 429);
+}
+
+/// A client that hangs up during its log-in must not leave a slot taken:
+/// the password check runs to its end and a right password gives the slot
+/// back. (hyper drops a request's future when its client leaves a
+/// keep-alive connection mid-request; ten such log-ins, as a load tool
+/// makes when it stops, used to lock the owner out for 15 minutes.) The
+/// hashing queue is kept busy by another user's log-ins so that the
+/// abandoned ones are still waiting for their hash when their clients go.
+#[tokio::test]
+async fn log_ins_whose_clients_hang_up_do_not_lock_the_owner_out() {
+    let app = spawn_app().await;
+    assert_eq!(app.sign_up("alice", PASSWORD).await.status(), 201);
+    assert_eq!(app.sign_up("busy", PASSWORD).await.status(), 201);
+    let log_in = json!({ "username": "alice", "password": PASSWORD });
+    let mut connections = Vec::new();
+    for _ in 0..10 {
+        let mut stream = raw_http::connect(&app.address).await;
+        let answered = raw_http::post_json(&mut stream, "/users/log-in", &log_in).await;
+        assert_eq!(answered.unwrap().status, 200);
+        connections.push(stream);
+    }
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, url) = (Client::new(), app.url("/users/log-in"));
+            tokio::spawn(log_in_status(client, url, "busy", PASSWORD.into()))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let body = log_in.to_string();
+    let head = raw_http::post_head(
+        "/users/log-in",
+        &["Content-Type: application/json"],
+        body.len(),
+    );
+    for stream in &mut connections {
+        let request = format!("{head}{body}");
+        stream.write_all(request.as_bytes()).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    drop(connections);
+    for status in futures_util::future::join_all(busy).await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    // The abandoned checks finish on the hashing threads.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.log_in("alice", PASSWORD).await.status(), 200);
 }
 
 /// A client at another loopback address (Linux routes all of 127/8 to lo).

@@ -11,6 +11,7 @@ mod messages;
 mod openapi;
 mod routes;
 mod state;
+mod to_completion;
 
 pub use error::ApiError;
 pub use extract::TrustedProxies;

@@ -14,6 +14,7 @@ use crate::{
         Detail, HashingUnavailable, PasswordThrottled, PayloadTooLarge, Unavailable, UserGone,
         ValidationFailed, WrongPassword,
     },
+    to_completion::to_completion,
 };
 
 /// The answer to every accepted forgot-password request, known address or not.
@@ -58,10 +59,8 @@ async fn change_password(
     let current =
         Password::parse(body.current_password).map_err(|e| e.in_field("current_password"))?;
     let new = NewPassword::parse(body.new_password).map_err(|e| e.in_field("new_password"))?;
-    state
-        .account
-        .change_password(&who, current, new, client)
-        .await?;
+    let account = state.account;
+    to_completion(async move { account.change_password(&who, current, new, client).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -95,7 +94,8 @@ async fn delete_account(
     ApiJson(body): ApiJson<DeleteAccountIn>,
 ) -> Result<StatusCode, ApiError> {
     let password = Password::parse(body.password)?;
-    state.account.delete(&user, password, client).await?;
+    let account = state.account;
+    to_completion(async move { account.delete(&user, password, client).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

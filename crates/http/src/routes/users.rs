@@ -11,6 +11,7 @@ use crate::{
         Detail, HashingUnavailable, NotAuthorized, PayloadTooLarge, Unavailable, UserGone,
         ValidationFailed,
     },
+    to_completion::to_completion,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -92,7 +93,9 @@ async fn log_in(
 ) -> Result<Json<TokenOut>, ApiError> {
     let username = LoginName::parse(body.username)?;
     let password = Password::parse(body.password)?;
-    let token = state.log_in.log_in(&username, password, client).await?;
+    let log_in = state.log_in;
+    let token =
+        to_completion(async move { log_in.log_in(&username, password, client).await }).await?;
     Ok(Json(token.into()))
 }
 
