@@ -40,6 +40,17 @@ impl StatementCounter {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Counts and logs one statement, whichever connection ran it.
+    pub(crate) fn record(&self, sql: &str, elapsed: Duration, failed: bool) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(
+            target: "todos::sql",
+            micros = elapsed.as_micros() as u64,
+            failed,
+            sql,
+        );
+    }
 }
 
 impl DatabaseSettings {
@@ -101,15 +112,9 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         });
     }
     let mut db = Database::connect(options).await?;
-    let counter = Arc::clone(&settings.statements.0);
+    let counter = settings.statements.clone();
     db.set_metric_callback(move |info| {
-        counter.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(
-            target: "todos::sql",
-            micros = info.elapsed.as_micros() as u64,
-            failed = info.failed,
-            sql = %info.statement.sql,
-        );
+        counter.record(&info.statement.sql, info.elapsed, info.failed)
     });
     Ok(db)
 }

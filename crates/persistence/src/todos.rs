@@ -17,11 +17,12 @@ use crate::entity::{idempotency_key, session, todo, user};
 use crate::error::db_error;
 use crate::sessions::{to_session, user_and_session};
 use crate::users::to_user;
-use crate::{Store, Writes};
+use crate::{InPlaceReads, Store, Writes};
 
 pub struct SeaTodoRepository {
     db: DatabaseConnection,
     writes: Writes,
+    in_place: Option<InPlaceReads>,
 }
 
 impl SeaTodoRepository {
@@ -30,15 +31,18 @@ impl SeaTodoRepository {
         Self {
             writes: Writes::Pool(db.clone()),
             db,
+            in_place: None,
         }
     }
 
-    /// Reads on the store's pool; creations, changes and deletions of
+    /// Reads on the store's pool, the bearer-checked reads in place where
+    /// the store has [`InPlaceReads`]; creations, changes and deletions of
     /// todos as its [`Writes`] says.
     pub fn with_store(store: &Store) -> Self {
         Self {
             db: store.reads.clone(),
             writes: store.writes.clone(),
+            in_place: store.in_place.clone(),
         }
     }
 }
@@ -158,6 +162,13 @@ impl SeaTodoRepository {
         &self,
         statement: Statement,
     ) -> Result<Option<SessionRead<Vec<Todo>>>, DomainError> {
+        if let Some(in_place) = &self.in_place {
+            match in_place_read(in_place, &statement) {
+                Ok(read) => return read,
+                // The pool's answer stands; see `InPlaceReads`.
+                Err(error) => tracing::debug!(%error, "in-place read handed to the pool"),
+            }
+        }
         let rows = self.db.query_all_raw(statement).await.map_err(db_error)?;
         session_read(rows)
     }
@@ -192,23 +203,94 @@ fn session_read(rows: Vec<QueryResult>) -> Result<Option<SessionRead<Vec<Todo>>>
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let user = to_user(&user::Model::from_query_result(first, "A_").map_err(db_error)?);
-    let session = session::Model::from_query_result_optional(first, "B_")
-        .map_err(db_error)?
-        .map(to_session)
-        .transpose()?;
+    let user = user::Model::from_query_result(first, "A_").map_err(db_error)?;
+    let session = session::Model::from_query_result_optional(first, "B_").map_err(db_error)?;
     let mut todos = Vec::with_capacity(rows.len());
     for row in &rows {
         if let Some(todo) =
             todo::Model::from_query_result_optional(row, TODO_PREFIX).map_err(db_error)?
         {
-            todos.push(to_todo(todo)?);
+            todos.push(todo);
         }
     }
+    claimed_read(user, session, todos)
+}
+
+fn claimed_read(
+    user: user::Model,
+    session: Option<session::Model>,
+    todos: Vec<todo::Model>,
+) -> Result<Option<SessionRead<Vec<Todo>>>, DomainError> {
     Ok(Some(SessionRead {
-        user,
-        session,
-        item: todos,
+        user: to_user(&user),
+        session: session.map(to_session).transpose()?,
+        item: todos.into_iter().map(to_todo).collect::<Result<_, _>>()?,
+    }))
+}
+
+/// [`session_read`] through [`InPlaceReads`], decoding the rows by hand:
+/// the user and session from the first row only, a todo from each.
+fn in_place_read(
+    in_place: &InPlaceReads,
+    statement: &Statement,
+) -> rusqlite::Result<Result<Option<SessionRead<Vec<Todo>>>, DomainError>> {
+    let mut first = true;
+    let rows = in_place.query_map(statement, |row| {
+        let head = if std::mem::take(&mut first) {
+            Some((in_place_user(row)?, in_place_session(row)?))
+        } else {
+            None
+        };
+        Ok((head, in_place_todo(row)?))
+    })?;
+    let mut rows = rows.into_iter();
+    let Some((Some((user, session)), first_todo)) = rows.next() else {
+        return Ok(Ok(None));
+    };
+    let todos = first_todo
+        .into_iter()
+        .chain(rows.filter_map(|(_, todo)| todo))
+        .collect();
+    Ok(claimed_read(user, session, todos))
+}
+
+fn in_place_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<user::Model> {
+    Ok(user::Model {
+        id: row.get("A_id")?,
+        username: row.get("A_username")?,
+        password_hash: row.get("A_password")?,
+        username_skeleton: row.get("A_username_skeleton")?,
+        email: row.get("A_email")?,
+        email_key: row.get("A_email_key")?,
+        email_verified: row.get("A_email_verified")?,
+    })
+}
+
+fn in_place_session(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<session::Model>> {
+    let Some(id) = row.get("B_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(session::Model {
+        id,
+        user_id: row.get("B_user_id")?,
+        created_at: row.get("B_created_at")?,
+        expires_at: row.get("B_expires_at")?,
+        ended_at: row.get("B_ended_at")?,
+        refresh_digest: row.get("B_refresh_digest")?,
+    }))
+}
+
+fn in_place_todo(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<todo::Model>> {
+    let Some(id) = row.get("C_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(todo::Model {
+        id,
+        contents: row.get("C_contents")?,
+        is_done: row.get("C_is_done")?,
+        user_id: row.get("C_user_id")?,
+        created_at: row.get("C_created_at")?,
+        updated_at: row.get("C_updated_at")?,
     }))
 }
 
@@ -666,5 +748,113 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A user with a live session and three todos, on a SQLite file.
+    async fn claimed_user(dir: &tempfile::TempDir) -> (Store, SessionClaim) {
+        use crate::{DatabaseSettings, SeaSessionRepository, SeaUserRepository};
+        use todos_domain::UserRepository;
+        use todos_domain::{PasswordHash, RefreshDigest, Session, SessionRepository, Username};
+
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::open(&DatabaseSettings::new(url)).await.unwrap();
+        let username = Username::parse("alice").unwrap();
+        let user = SeaUserRepository::new(store.reads.clone())
+            .create(&username, &PasswordHash::new("$argon2id$not-used".into()))
+            .await
+            .unwrap();
+        let now = SystemTime::now();
+        let session = Session {
+            id: SessionId::generate(),
+            user: user.id,
+            created_at: now,
+            expires_at: now + Duration::from_secs(3600),
+            ended_at: None,
+        };
+        SeaSessionRepository::new(store.reads.clone())
+            .create(&session, &RefreshDigest::from_stored("digest".into()))
+            .await
+            .unwrap();
+        let todos = SeaTodoRepository::with_store(&store);
+        for (i, is_done) in [false, true, false].into_iter().enumerate() {
+            let new = NewTodo {
+                contents: TodoContents::parse(format!("todo {i}")).unwrap(),
+                is_done,
+            };
+            todos.create(user.id, new, now).await.unwrap();
+        }
+        let claim = SessionClaim {
+            username: LoginName::parse("alice").unwrap(),
+            session: session.id,
+        };
+        (store, claim)
+    }
+
+    #[tokio::test]
+    async fn in_place_reads_decode_what_the_pool_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, claim) = claimed_user(&dir).await;
+        let in_place = store
+            .in_place
+            .clone()
+            .expect("a SQLite file reads in place");
+        let query = TodoQuery {
+            order: SortOrder::Desc,
+            is_done: Some(false),
+            after: None,
+            limit: PageLimit::parse("10").unwrap(),
+        };
+        for statement in [
+            with_literal_limit(DbBackend::Sqlite, &claimed_page_select(&claim, &query), 11),
+            claimed_with_todos(&claim, Condition::all()).build(DbBackend::Sqlite),
+        ] {
+            let rows = store.reads.query_all_raw(statement.clone()).await.unwrap();
+            let pooled = session_read(rows).unwrap().expect("alice is there");
+            let read = in_place_read(&in_place, &statement)
+                .expect("decoded in place, not handed to the pool")
+                .unwrap()
+                .expect("alice is there");
+            assert_eq!(read.user, pooled.user);
+            assert_eq!(read.session, pooled.session);
+            assert_eq!(read.item, pooled.item);
+            assert!(!read.item.is_empty());
+        }
+        let nobody = SessionClaim {
+            username: LoginName::parse("bob").unwrap(),
+            session: claim.session,
+        };
+        let statement = claimed_with_todos(&nobody, Condition::all()).build(DbBackend::Sqlite);
+        assert!(
+            in_place_read(&in_place, &statement)
+                .unwrap()
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_that_fails_in_place_is_served_by_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, claim) = claimed_user(&dir).await;
+        let query = TodoQuery {
+            order: SortOrder::Asc,
+            is_done: None,
+            after: None,
+            limit: PageLimit::parse("2").unwrap(),
+        };
+        let expected = SeaTodoRepository::with_store(&store)
+            .page_as(&claim, &query)
+            .await
+            .unwrap()
+            .expect("alice is there");
+        let missing = dir.path().join("no such dir").join("t.db");
+        store.in_place = Some(InPlaceReads::at(missing, Default::default()));
+        let read = SeaTodoRepository::with_store(&store)
+            .page_as(&claim, &query)
+            .await
+            .unwrap()
+            .expect("alice is there");
+        assert_eq!(read.item, expected.item);
+        assert_eq!(read.item.todos.len(), 2);
     }
 }

@@ -6,7 +6,7 @@ use std::{future::Future, pin::Pin};
 use sea_orm::{DatabaseConnection, DatabaseExecutor, DbErr};
 
 use crate::{
-    DatabaseSettings, WriteQueue,
+    DatabaseSettings, InPlaceReads, WriteQueue,
     connect::{connect, connect_migrated, is_sqlite_file},
 };
 
@@ -80,6 +80,9 @@ impl Writes {
 pub struct Store {
     pub reads: DatabaseConnection,
     pub writes: Writes,
+    /// On a SQLite file, the hot todo reads run in place (see
+    /// [`InPlaceReads`]); the pool still serves every other read.
+    pub in_place: Option<InPlaceReads>,
 }
 
 impl Store {
@@ -87,17 +90,24 @@ impl Store {
     /// also the writer connection behind the group-commit queue.
     pub async fn open(settings: &DatabaseSettings) -> Result<Self, DbErr> {
         let reads = connect_migrated(settings).await?;
-        let writes = if is_sqlite_file(&settings.url) {
-            let writer = connect(&DatabaseSettings {
-                max_connections: 1,
-                ..settings.clone()
-            })
-            .await?;
-            Writes::Queue(WriteQueue::start(writer, MAX_BATCH))
-        } else {
-            Writes::Pool(reads.clone())
-        };
-        Ok(Self { reads, writes })
+        if !is_sqlite_file(&settings.url) {
+            return Ok(Self {
+                writes: Writes::Pool(reads.clone()),
+                reads,
+                in_place: None,
+            });
+        }
+        let writer = connect(&DatabaseSettings {
+            max_connections: 1,
+            ..settings.clone()
+        })
+        .await?;
+        let in_place = InPlaceReads::for_pool(&reads, settings.statements.clone()).await?;
+        Ok(Self {
+            reads,
+            writes: Writes::Queue(WriteQueue::start(writer, MAX_BATCH)),
+            in_place,
+        })
     }
 
     /// Closes the pool. The writer connection closes when the last
