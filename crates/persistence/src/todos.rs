@@ -113,6 +113,18 @@ fn page_order<S: QueryOrder + QuerySelect>(select: S, query: &TodoQuery) -> S {
         .limit(query.limit.get() + 1)
 }
 
+/// The todo `id` of `owner`, at a version `If-Match` names (if it names
+/// any): a write checks its precondition in its own `WHERE`.
+fn target(owner: UserId, id: TodoId, precondition: &Precondition) -> Condition {
+    let target = Condition::all()
+        .add(todo::Column::Id.eq(id.get()))
+        .add(todo::Column::UserId.eq(owner.0));
+    match precondition.versions() {
+        Some(versions) => target.add(todo::Column::UpdatedAt.is_in(versions.iter().copied())),
+        None => target,
+    }
+}
+
 /// The first `limit` todos and whether more were read.
 fn into_page(mut todos: Vec<Todo>, limit: u64) -> TodoPage {
     let more = todos.len() as u64 > limit;
@@ -157,6 +169,16 @@ pub fn claimed_page_select(
 }
 
 impl SeaTodoRepository {
+    /// A page's statement: one row more than the page, to tell whether
+    /// there is a next one.
+    fn page_statement(&self, select: &impl QueryTrait, query: &TodoQuery) -> Statement {
+        with_literal_limit(
+            self.db.get_database_backend(),
+            select,
+            query.limit.get() + 1,
+        )
+    }
+
     /// Runs a [`claimed_with_todos`] statement: `None` without the user.
     async fn read_claimed(
         &self,
@@ -510,12 +532,7 @@ impl TodoRepository for SeaTodoRepository {
 
     /// One statement: [`page_select`].
     async fn page(&self, owner: UserId, query: &TodoQuery) -> Result<TodoPage, DomainError> {
-        let limit = query.limit.get() + 1;
-        let statement = with_literal_limit(
-            self.db.get_database_backend(),
-            &page_select(owner, query),
-            limit,
-        );
+        let statement = self.page_statement(&page_select(owner, query), query);
         let todos = todo::Entity::find()
             .from_raw_sql(statement)
             .all(&self.db)
@@ -533,12 +550,7 @@ impl TodoRepository for SeaTodoRepository {
         claim: &SessionClaim,
         query: &TodoQuery,
     ) -> Result<Option<SessionRead<TodoPage>>, DomainError> {
-        let select = claimed_page_select(claim, query);
-        let statement = with_literal_limit(
-            self.db.get_database_backend(),
-            &select,
-            query.limit.get() + 1,
-        );
+        let statement = self.page_statement(&claimed_page_select(claim, query), query);
         let read = self.read_claimed(statement).await?;
         Ok(read.map(|read| read.map(|todos| into_page(todos, query.limit.get()))))
     }
@@ -638,16 +650,12 @@ impl TodoRepository for SeaTodoRepository {
                     .finally(Expr::col(todo::Column::UpdatedAt).add(1))
                     .into(),
             )
-            .filter(todo::Column::Id.eq(id.get()))
-            .filter(todo::Column::UserId.eq(owner.0));
+            .filter(target(owner, id, precondition));
         if let Some(contents) = &change.contents {
             update = update.col_expr(todo::Column::Contents, Expr::value(contents.as_str()));
         }
         if let Some(is_done) = change.is_done {
             update = update.col_expr(todo::Column::IsDone, Expr::value(is_done));
-        }
-        if let Some(versions) = precondition.versions() {
-            update = update.filter(todo::Column::UpdatedAt.is_in(versions.iter().copied()));
         }
         // The queue is SQLite's, where the update is one statement.
         let updated = self
@@ -679,12 +687,7 @@ impl TodoRepository for SeaTodoRepository {
         id: TodoId,
         precondition: &Precondition,
     ) -> Result<bool, DomainError> {
-        let mut delete = todo::Entity::delete_many()
-            .filter(todo::Column::Id.eq(id.get()))
-            .filter(todo::Column::UserId.eq(owner.0));
-        if let Some(versions) = precondition.versions() {
-            delete = delete.filter(todo::Column::UpdatedAt.is_in(versions.iter().copied()));
-        }
+        let delete = todo::Entity::delete_many().filter(target(owner, id, precondition));
         let deleted = self
             .writes
             .run_statement(move |db| Box::pin(async move { delete.exec(&db).await }))
