@@ -33,6 +33,36 @@ async fn a_verified_address_in_another_letter_case_is_409() {
     assert_eq!(me["email"], "Bob@Example.COM");
 }
 
+/// A right code that met a 409 is not used up: once the address is free
+/// again, the same code verifies it.
+#[tokio::test]
+async fn a_right_code_refused_with_409_still_works_once_the_address_is_free() {
+    let app = spawn_app().await;
+    let ann = app.token_for("ann").await;
+    let bob = app.token_for("bob").await;
+    let code = app.otp_for(&ann, "shared@example.com").await;
+    let (status, me) = status_and_json(app.verify_email(&bob, "shared@example.com").await).await;
+    assert_eq!(status, 200, "{me}");
+
+    assert_eq!(
+        status_and_json(app.verify_otp(&ann, "shared@example.com", &code).await).await,
+        (409, json!({ "detail": "Email Already In Use" }))
+    );
+    assert_eq!(app.delete_account(&bob, "password123").await.status(), 204);
+
+    let (status, me) =
+        status_and_json(app.verify_otp(&ann, "shared@example.com", &code).await).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], "shared@example.com");
+    // Still one use: the code is gone now.
+    assert_eq!(
+        app.verify_otp(&ann, "shared@example.com", &code)
+            .await
+            .status(),
+        400
+    );
+}
+
 #[tokio::test]
 async fn quoted_local_parts_and_ip_literals_are_422_and_spend_no_quota() {
     let app = spawn_app().await;

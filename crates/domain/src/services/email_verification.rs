@@ -141,7 +141,19 @@ impl EmailVerification {
             return Err(DomainError::InvalidOtp);
         }
         self.cache.delete(&keys.attempts).await?;
-        let verified = self.users.set_verified_email(user.id, &email).await?;
+        let verified = match self.users.set_verified_email(user.id, &email).await {
+            Ok(verified) => verified,
+            Err(err) => {
+                // The code was right: a failure after it was taken (address
+                // taken meanwhile, database down) must not cost the user
+                // their code. It is put back with a fresh lifetime; should
+                // the cache fail too, the first error is still the answer.
+                if let Err(cache) = self.cache.put(&keys.code, &stored, self.policy.ttl).await {
+                    tracing::warn!(error = %cache, "could not put back a verified code");
+                }
+                return Err(err);
+            }
+        };
         self.mailer
             .send(Email {
                 to: email,
@@ -478,6 +490,62 @@ mod tests {
             .unwrap();
 
         assert_eq!(user.verified_email, Some(address()));
+    }
+
+    /// Alice's right code, taken, then storing the address fails with `err`;
+    /// the code goes back with a fresh lifetime (the put answering `put`).
+    async fn assert_code_put_back(err: DomainError, put: Result<(), DomainError>) -> DomainError {
+        let mut ports = Ports::new();
+        ports.stored_code("111111", 1);
+        let stored = digest(UserId(7), &address(), &otp("111111"));
+        let taken = stored.clone();
+        ports
+            .cache
+            .expect_take()
+            .with(eq(CODE_KEY))
+            .times(1)
+            .returning(move |_| Ok(Some(taken.clone())));
+        ports
+            .cache
+            .expect_delete()
+            .with(eq(ATTEMPTS_KEY))
+            .returning(|_| Ok(()));
+        let mut err = Some(err);
+        ports
+            .users
+            .expect_set_verified_email()
+            .times(1)
+            .returning(move |_, _| Err(err.take().expect("called once")));
+        let mut put = Some(put);
+        ports
+            .cache
+            .expect_put()
+            .with(eq(CODE_KEY), eq(stored), eq(CODE_LIFETIME))
+            .times(1)
+            .returning(move |_, _, _| put.take().expect("called once"));
+        ports.mailer.expect_send().never();
+
+        ports
+            .service()
+            .verify(&alice(), address(), otp("111111"))
+            .await
+            .unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_right_code_survives_a_database_failure_after_it_was_checked() {
+        let err = assert_code_put_back(DomainError::unavailable("database", "gone"), Ok(())).await;
+        assert!(matches!(err, DomainError::Unavailable { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_right_code_for_a_taken_address_stays_usable_and_the_conflict_is_the_answer() {
+        let err = assert_code_put_back(
+            DomainError::EmailTaken,
+            Err(DomainError::unavailable("cache", "gone")),
+        )
+        .await;
+        assert!(matches!(err, DomainError::EmailTaken), "{err:?}");
     }
 
     #[test]
