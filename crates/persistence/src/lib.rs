@@ -5,6 +5,7 @@ mod connect;
 pub mod entity;
 mod error;
 mod health;
+mod pool;
 mod sessions;
 mod todos;
 mod users;
@@ -13,6 +14,7 @@ mod writes;
 
 pub use connect::{DatabaseSettings, StatementCounter, connect, connect_migrated, migrate};
 pub use health::DatabaseProbe;
+pub use pool::{PoolStats, pool_stats};
 pub use sea_orm::DatabaseConnection;
 pub use sessions::SeaSessionRepository;
 pub use todos::{SeaTodoRepository, claimed_page_select, page_select};
