@@ -275,3 +275,39 @@ fn value_for(result: &[Value], route: &str) -> Option<f64> {
         .into_iter()
         .find_map(|(r, value)| (r == route).then_some(value))
 }
+
+/// docs/grafana-dashboard.json asks only for series the service exports,
+/// so a renamed series cannot leave a panel silently empty.
+#[tokio::test]
+async fn the_grafana_dashboard_asks_only_for_series_the_service_exports() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/grafana-dashboard.json"
+    );
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let app = app_with_metrics().await;
+    assert_eq!(app.get("/").await.status(), 200);
+    let scraped = scrape(&app).await;
+
+    let name = regex::Regex::new(r"\b(?:todos|process)_[a-z_]+").unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 6, "{panels:?}");
+    let mut asked = 0;
+    for panel in panels {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for series in name.find_iter(expr) {
+                let series = series.as_str();
+                asked += 1;
+                assert!(
+                    scraped.lines().any(|line| line
+                        .strip_prefix(series)
+                        .is_some_and(|rest| rest.starts_with([' ', '{']))),
+                    "panel {:?} asks for {series}, which the service does not export",
+                    panel["title"]
+                );
+            }
+        }
+    }
+    assert!(asked > 10, "{asked} series asked for");
+}

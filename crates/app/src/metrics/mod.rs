@@ -24,9 +24,7 @@ use axum::{
 };
 use prometheus_client::{
     collector::Collector,
-    encoding::{
-        DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeMetric, prometheus_text,
-    },
+    encoding::{DescriptorEncoder, EncodeMetric, prometheus_text},
     metrics::{
         MetricType,
         counter::{ConstCounter, Counter},
@@ -151,11 +149,11 @@ impl Collector for PoolCollector {
         for (state, value) in [("in_use", stats.in_use), ("idle", stats.idle)] {
             ConstGauge::new(value).encode(connections.encode_family(&[("state", state)])?)?;
         }
-        gauge(
+        write_one(
             &mut encoder,
             "db_pool_max_connections",
             "The most connections the database pool opens.",
-            stats.max,
+            ConstGauge::new(stats.max),
         )
     }
 }
@@ -167,47 +165,35 @@ struct HashingCollector(Argon2Hasher);
 impl Collector for HashingCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         let hasher = &self.0;
-        gauge(
+        write_one(
             &mut encoder,
             "password_hashes_waiting",
             "Password hashes and checks admitted and waiting for a hashing thread.",
-            hasher.waiting(),
+            ConstGauge::new(hasher.waiting()),
         )?;
-        gauge(
+        write_one(
             &mut encoder,
             "password_hashes_running",
             "Password hashes and checks on a hashing thread now.",
-            hasher.running(),
+            ConstGauge::new(hasher.running()),
         )?;
-        counter(
+        write_one(
             &mut encoder,
             "password_hashes_refused",
             "Password hashes and checks refused (503) because the queue was full.",
-            hasher.refused(),
+            ConstCounter::new(hasher.refused()),
         )
     }
 }
 
-/// Writes one gauge with no labels. `help` ends with its full stop: for
-/// collectors the encoder does not add one, as it does for registered
-/// metrics.
-fn gauge(
+/// Writes `metric`, with no labels, as `name`. `help` ends with its full
+/// stop: for collectors the encoder does not add one, as it does for
+/// registered metrics. A counter's name gets `_total` from the encoder.
+fn write_one(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    value: impl EncodeGaugeValue,
+    metric: impl EncodeMetric,
 ) -> Result<(), fmt::Error> {
-    let metric = ConstGauge::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
-}
-
-/// Writes one counter with no labels (the encoder adds `_total`).
-fn counter(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    value: impl EncodeCounterValue,
-) -> Result<(), fmt::Error> {
-    let metric = ConstCounter::new(value);
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }

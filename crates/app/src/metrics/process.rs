@@ -10,7 +10,9 @@ use procfs::{
 };
 use prometheus_client::{collector::Collector, encoding::DescriptorEncoder};
 
-use super::{counter, gauge};
+use prometheus_client::metrics::{counter::ConstCounter, gauge::ConstGauge};
+
+use super::write_one;
 
 #[derive(Debug)]
 pub(crate) struct ProcessCollector;
@@ -24,55 +26,55 @@ impl Collector for ProcessCollector {
         };
         if let Ok(stat) = process.stat() {
             let ticks = procfs::ticks_per_second() as f64;
-            counter(
+            write_one(
                 &mut encoder,
                 "process_cpu_seconds",
                 "User and system CPU time spent, in seconds.",
-                (stat.utime + stat.stime) as f64 / ticks,
+                ConstCounter::new((stat.utime + stat.stime) as f64 / ticks),
             )?;
-            gauge(
+            write_one(
                 &mut encoder,
                 "process_resident_memory_bytes",
                 "Resident memory size in bytes.",
-                stat.rss_bytes().get(),
+                ConstGauge::new(stat.rss_bytes().get()),
             )?;
-            gauge(
+            write_one(
                 &mut encoder,
                 "process_virtual_memory_bytes",
                 "Virtual memory size in bytes.",
-                stat.vsize,
+                ConstGauge::new(stat.vsize),
             )?;
-            gauge(
+            write_one(
                 &mut encoder,
                 "process_threads",
                 "OS threads in the process.",
-                stat.num_threads,
+                ConstGauge::new(stat.num_threads),
             )?;
             if let Ok(boot) = procfs::boot_time_secs() {
-                gauge(
+                write_one(
                     &mut encoder,
                     "process_start_time_seconds",
                     "Start time of the process since the Unix epoch, in seconds.",
-                    boot as f64 + stat.starttime as f64 / ticks,
+                    ConstGauge::new(boot as f64 + stat.starttime as f64 / ticks),
                 )?;
             }
         }
         if let Ok(open) = process.fd_count() {
-            gauge(
+            write_one(
                 &mut encoder,
                 "process_open_fds",
                 "Open file descriptors.",
-                open,
+                ConstGauge::new(open),
             )?;
         }
         if let Ok(limits) = process.limits()
             && let LimitValue::Value(max) = limits.max_open_files.soft_limit
         {
-            gauge(
+            write_one(
                 &mut encoder,
                 "process_max_fds",
                 "The soft limit on open file descriptors.",
-                max,
+                ConstGauge::new(max),
             )?;
         }
         Ok(())
