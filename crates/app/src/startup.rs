@@ -14,13 +14,9 @@ use crate::{
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long queued background work (email) gets after the server stopped.
 const BACKGROUND_GRACE: Duration = Duration::from_secs(10);
-/// What the metrics listener allows: a few scrapers, nothing like the API.
-const METRICS_CONNECTIONS: ConnectionLimits = ConnectionLimits {
-    head_timeout: Duration::from_secs(10),
-    idle_timeout: Duration::from_secs(60),
-    max_head_bytes: 16 * 1024,
-    max_connections: 32,
-};
+/// Connections the metrics listener takes at once: a few scrapers, nothing
+/// like the API.
+const METRICS_CONNECTIONS: usize = 32;
 
 /// A wired, bound, not yet serving application.
 pub struct Application {
@@ -95,7 +91,11 @@ impl Application {
         // Stopped after the API: the last requests still count.
         let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics_server = self.metrics.map(|(listener, router)| {
-            tokio::spawn(serve::serve(listener, router, METRICS_CONNECTIONS, async {
+            let limits = ConnectionLimits {
+                max_connections: METRICS_CONNECTIONS,
+                ..ConnectionLimits::default()
+            };
+            tokio::spawn(serve::serve(listener, router, limits, async {
                 let _ = metrics_stopped.await;
             }))
         });
