@@ -15,6 +15,7 @@ COPY --from=build /usr/local/bin/todos /usr/local/bin/todos
 USER todos
 WORKDIR /var/lib/todos
 ENV TODOS_ADDR=0.0.0.0:8000
-EXPOSE 8000
+# 9100: metrics, when TODOS_METRICS_ADDR is set (compose.yaml sets it).
+EXPOSE 8000 9100
 ENTRYPOINT ["todos"]
 CMD ["serve"]

@@ -4,6 +4,7 @@
 //! Set `TEST_LOG=1` to see the application's logs.
 
 pub mod mariadb;
+pub mod prometheus;
 pub mod raw_http;
 pub mod services;
 pub mod smtp_sink;
@@ -31,6 +32,8 @@ pub const JWT_SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
 
 pub struct TestApp {
     pub address: String,
+    /// `http://ADDR/metrics` when the settings asked for metrics.
+    pub metrics_url: Option<String>,
     pub client: Client,
     pub database_url: String,
     /// Where the app writes each email as an `.eml` file.
@@ -64,12 +67,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("application builds");
     let address = format!("http://{}", app.local_addr().unwrap());
+    let metrics_url = app
+        .metrics_addr()
+        .unwrap()
+        .map(|addr| format!("http://{addr}{}", todos_app::METRICS_PATH));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
     TestApp {
         address,
+        metrics_url,
         client: Client::builder().no_proxy().build().unwrap(),
         database_url,
         mail_dir,
@@ -106,6 +114,7 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
         }),
         limits: Default::default(),
         connections: Default::default(),
+        metrics_addr: None,
         trusted_proxies: Default::default(),
         // Tests play many users from one loopback address; the limit has its own tests.
         signup_limit: 0,

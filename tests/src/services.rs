@@ -1,6 +1,6 @@
-//! For tests that run a real server process (MariaDB, Redis, chromedriver)
-//! beside the app: a port for it, waiting until it listens, and what to do
-//! when it is not installed.
+//! For tests that run a real server process (MariaDB, Redis, chromedriver,
+//! Prometheus) beside the app: a port for it, waiting until it listens, and
+//! what to do when it is not installed.
 
 use std::{
     fmt::Display,

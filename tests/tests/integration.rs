@@ -12,6 +12,7 @@ mod email_addresses;
 mod email_verification;
 mod fuzz_findings;
 mod legacy_upgrade;
+mod metrics;
 mod openapi;
 mod query_count;
 mod redis_outage;

@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use todos_domain::{DomainError, Email, Mailer};
 use tokio_util::task::TaskTracker;
 
+use crate::metrics::MailCounters;
+
 /// Delivery attempts per message and transport, the first included.
 const MAX_ATTEMPTS: u32 = 4;
 /// Backoff before retry n is `FIRST_BACKOFF * 2^(n-1)`: 0.25 s, 0.5 s, 1 s.
@@ -45,11 +47,21 @@ impl BackgroundTasks {
 pub struct QueuedMailer {
     transports: Vec<Arc<dyn Mailer>>,
     tasks: BackgroundTasks,
+    counters: MailCounters,
 }
 
 impl QueuedMailer {
     pub fn new(transports: Vec<Arc<dyn Mailer>>, tasks: BackgroundTasks) -> Self {
-        Self { transports, tasks }
+        Self {
+            transports,
+            tasks,
+            counters: MailCounters::default(),
+        }
+    }
+
+    /// Counts what becomes of each message in `counters` (the metrics).
+    pub(crate) fn with_counters(self, counters: MailCounters) -> Self {
+        Self { counters, ..self }
     }
 }
 
@@ -64,18 +76,23 @@ impl Mailer for QueuedMailer {
         }
         for transport in &self.transports {
             let (transport, email) = (Arc::clone(transport), email.clone());
-            self.tasks.spawn(deliver(transport, email));
+            self.counters.queued.inc();
+            self.tasks
+                .spawn(deliver(transport, email, self.counters.clone()));
         }
         Ok(())
     }
 }
 
-async fn deliver(transport: Arc<dyn Mailer>, email: Email) {
+async fn deliver(transport: Arc<dyn Mailer>, email: Email, counters: MailCounters) {
     tokio::time::sleep(DELIVERY_DELAY).await;
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=MAX_ATTEMPTS {
         match transport.send(email.clone()).await {
-            Ok(()) => return,
+            Ok(()) => {
+                counters.sent.inc();
+                return;
+            }
             Err(DomainError::Unavailable { source, .. }) if attempt < MAX_ATTEMPTS => {
                 tracing::warn!(to = %email.to, attempt, error = %source, retry_in = ?backoff, "email delivery failed, will retry");
                 tokio::time::sleep(backoff).await;
@@ -83,6 +100,7 @@ async fn deliver(transport: Arc<dyn Mailer>, email: Email) {
             }
             Err(err) => {
                 tracing::error!(to = %email.to, attempt, error = %err, "email delivery failed, giving up");
+                counters.failed.inc();
                 return;
             }
         }
@@ -161,6 +179,29 @@ mod tests {
 
         assert_eq!(permanent.load(Ordering::SeqCst), 1);
         assert_eq!(endless.load(Ordering::SeqCst), MAX_ATTEMPTS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_message_and_transport_is_counted_queued_then_sent_or_failed() {
+        let counters = MailCounters::default();
+        let tasks = BackgroundTasks::default();
+        let mailer = QueuedMailer::new(
+            vec![
+                flaky(1, Arc::default(), true),
+                flaky(u32::MAX, Arc::default(), false),
+            ],
+            tasks.clone(),
+        )
+        .with_counters(counters.clone());
+
+        mailer.send(email()).await.unwrap();
+        mailer.send(email()).await.unwrap();
+        assert_eq!(counters.queued.get(), 4);
+        assert_eq!((counters.sent.get(), counters.failed.get()), (0, 0));
+        assert_eq!(tasks.drain(Duration::from_secs(60)).await, 0);
+
+        // A retried success counts once; a permanent failure once.
+        assert_eq!((counters.sent.get(), counters.failed.get()), (2, 2));
     }
 
     #[tokio::test]

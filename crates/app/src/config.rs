@@ -20,6 +20,38 @@ pub struct Cli {
     /// `serve` options, also accepted without the subcommand.
     #[command(flatten)]
     pub serve: ServeArgs,
+
+    /// Log lines on stderr: `text` (the default) or `json`, one object a
+    /// line (README: "Running with metrics").
+    #[arg(
+        long,
+        env = "TODOS_LOG_FORMAT",
+        global = true,
+        default_value = "text",
+        value_parser = LogFormat::parse,
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`TODOS_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// tracing-subscriber's human-readable lines.
+    Text,
+    /// One JSON object a line: time, level, message, the request's span
+    /// (request id, method, route, path) and the event's fields.
+    Json,
+}
+
+impl LogFormat {
+    /// The message names the variable: clap would name only the flag.
+    fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("TODOS_LOG_FORMAT (--log-format) must be `text` or `json`".into()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +142,20 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=1_000_000),
     )]
     pub max_connections: u32,
+
+    /// Serve Prometheus metrics (`GET /metrics`) on a listener of its own
+    /// at this address, never on the API port; unset: no metrics.
+    #[arg(long, env = "TODOS_METRICS_ADDR", value_parser = parse_metrics_addr)]
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// The message names the variable: clap would name only the flag.
+fn parse_metrics_addr(value: &str) -> Result<SocketAddr, String> {
+    value.parse().map_err(|_| {
+        "TODOS_METRICS_ADDR (--metrics-addr) must be an address and port, such as \
+         127.0.0.1:9100"
+            .into()
+    })
 }
 
 /// Sign-ups per client address per hour unless `TODOS_SIGNUP_LIMIT` says
@@ -156,6 +202,9 @@ pub struct Settings {
     pub signup_limit: u64,
     /// Timeouts, head size and cap of client connections.
     pub connections: ConnectionLimits,
+    /// Where `GET /metrics` is served (`TODOS_METRICS_ADDR`); `None`: no
+    /// metrics are kept.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
@@ -220,6 +269,11 @@ pub enum ConfigError {
     TtlOutOfRange,
     #[error("TODOS_REFRESH_TTL_SECS must be between 1 and {MAX_TTL_SECS} (ten years)")]
     RefreshTtlOutOfRange,
+    #[error(
+        "TODOS_METRICS_ADDR must not use the API's port {0} (TODOS_ADDR): metrics are served \
+         on a listener of their own"
+    )]
+    MetricsOnApiPort(u16),
 }
 
 impl Settings {
@@ -230,6 +284,12 @@ impl Settings {
         }
         if !(1..=MAX_TTL_SECS).contains(&args.refresh_ttl_secs) {
             return Err(ConfigError::RefreshTtlOutOfRange);
+        }
+        if let Some(metrics) = args.metrics_addr
+            && metrics.port() != 0
+            && metrics.port() == args.addr.port()
+        {
+            return Err(ConfigError::MetricsOnApiPort(metrics.port()));
         }
         let jwt_secret = jwt_secret_from_env()?;
         if args.env == Environment::Production {
@@ -254,6 +314,7 @@ impl Settings {
                 max_connections: args.max_connections as usize,
                 ..ConnectionLimits::default()
             },
+            metrics_addr: args.metrics_addr,
             mail: MailSettings {
                 from: args.mail_from.clone(),
                 dir: args.mail_dir.clone(),
@@ -332,6 +393,57 @@ mod tests {
             panic!("expected serve");
         };
         assert_eq!(args.database.database_url, "sqlite::memory:");
+    }
+
+    #[test]
+    fn log_format_is_text_unless_json_is_asked_for_with_any_subcommand() {
+        let bare = Cli::try_parse_from(["todos"]).unwrap();
+        assert_eq!(bare.log_format, LogFormat::Text);
+        for args in [
+            &["todos", "--log-format", "json"][..],
+            &["todos", "migrate", "--log-format", "json"],
+            &["todos", "serve", "--log-format", "json"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.log_format, LogFormat::Json, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_log_format_or_metrics_address_is_refused_naming_the_variable() {
+        for (args, variable) in [
+            (["todos", "--log-format", "xml"], "TODOS_LOG_FORMAT"),
+            (["todos", "--metrics-addr", "9100"], "TODOS_METRICS_ADDR"),
+        ] {
+            let error = Cli::try_parse_from(args).unwrap_err().to_string();
+            assert!(error.contains(variable), "{error}");
+        }
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_is_given_and_never_on_the_api_port() {
+        let off = Cli::try_parse_from(["todos"]).unwrap();
+        assert_eq!(off.serve.metrics_addr, None);
+
+        let on = Cli::try_parse_from(["todos", "--metrics-addr", "127.0.0.1:9100"]).unwrap();
+        assert_eq!(
+            on.serve.metrics_addr,
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+
+        let clash = Cli::try_parse_from([
+            "todos",
+            "--addr",
+            "127.0.0.1:8000",
+            "--metrics-addr",
+            "0.0.0.0:8000",
+        ])
+        .unwrap();
+        let error = Settings::from_args(&clash.serve).unwrap_err();
+        assert!(
+            matches!(error, ConfigError::MetricsOnApiPort(8000)),
+            "{error}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod background;
 pub mod config;
 mod email_duplicates;
+mod metrics;
 mod probes;
 mod serve;
 mod startup;
@@ -12,8 +13,9 @@ mod sweep;
 pub mod telemetry;
 mod wiring;
 
-pub use config::{Cli, Command, ConfigError, ConnectionLimits, Settings};
+pub use config::{Cli, Command, ConfigError, ConnectionLimits, LogFormat, Settings};
 pub use email_duplicates::{EmailClash, email_duplicates, email_duplicates_report};
+pub use metrics::METRICS_PATH;
 pub use serve::raise_open_file_limit;
 pub use startup::{Application, migrate};
 pub use wiring::create_user;

@@ -4,9 +4,10 @@ use todos_persistence::DatabaseSettings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // Held to the end: dropping it writes out the queued log lines.
-    let _log_writer = telemetry::init();
+    // A bad flag or variable ends here with clap's message, before any log.
     let cli = Cli::parse();
+    // Held to the end: dropping it writes out the queued log lines.
+    let _log_writer = telemetry::init(cli.log_format);
     match cli.command {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(args).await,
@@ -47,6 +48,11 @@ async fn serve(args: todos_app::config::ServeArgs) -> anyhow::Result<()> {
     let stop = stop_signal()?;
     // Scripts read this line to find the port (README: "Configuration").
     println!("listening on http://{}", app.local_addr()?);
+    // And this one, after it, for the metrics port (README: "Running with
+    // metrics").
+    if let Some(metrics) = app.metrics_addr()? {
+        println!("metrics on http://{metrics}/metrics");
+    }
     app.run_until_stopped(stop).await
 }
 

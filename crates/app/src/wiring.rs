@@ -21,13 +21,18 @@ use crate::{
     Settings,
     background::{BackgroundTasks, QueuedMailer},
     config::MailSettings,
+    metrics::{MeteredCache, Metrics},
     probes::CacheProbe,
 };
 
+/// The use cases on their adapters; with `metrics`, the cache and the
+/// mailer also count for them.
 pub(crate) fn app_state(
     settings: &Settings,
     store: &Store,
     tasks: &BackgroundTasks,
+    hasher: Argon2Hasher,
+    metrics: Option<&Metrics>,
 ) -> anyhow::Result<AppState> {
     let db = &store.reads;
     let secret = settings.jwt_secret.clone().unwrap_or_else(|| {
@@ -39,15 +44,23 @@ pub(crate) fn app_state(
     });
     let policies = policies(settings);
     let users = Arc::new(SeaUserRepository::new(db.clone()));
-    let hasher = hasher();
+    let hasher: Arc<dyn PasswordHasher> = Arc::new(hasher);
     let tokens = Arc::new(JwtCodec::new(&secret, settings.jwt_ttl));
     let session_store = Arc::new(SeaSessionRepository::new(db.clone()));
     let sessions = Sessions::new(session_store.clone(), tokens.clone(), &policies);
-    let cache = cache(settings.redis.as_ref()).context("cannot set up the cache")?;
-    let mailer = Arc::new(QueuedMailer::new(
+    let mut cache = cache(settings.redis.as_ref()).context("cannot set up the cache")?;
+    let mut mailer = QueuedMailer::new(
         mail_transports(&settings.mail).context("cannot set up mail")?,
         tasks.clone(),
-    ));
+    );
+    if let Some(metrics) = metrics {
+        cache = Arc::new(MeteredCache {
+            inner: cache,
+            errors: metrics.cache_errors.clone(),
+        });
+        mailer = mailer.with_counters(metrics.mail.clone());
+    }
+    let mailer = Arc::new(mailer);
     let throttle = LoginThrottle::new(cache.clone(), &policies);
     let codes = Arc::new(RandomOtpGenerator);
     Ok(AppState {
@@ -136,10 +149,6 @@ fn mail_transports(mail: &MailSettings) -> anyhow::Result<Vec<Arc<dyn Mailer>>> 
     Ok(transports)
 }
 
-fn hasher() -> Arc<dyn PasswordHasher> {
-    Arc::new(Argon2Hasher::default())
-}
-
 /// `todos create-user`: the same sign-up rules as the HTTP route.
 pub async fn create_user(
     database: &DatabaseSettings,
@@ -150,7 +159,7 @@ pub async fn create_user(
     let password = NewPassword::parse(password)?;
     let db = crate::startup::open_database(database).await?;
     let users = Arc::new(SeaUserRepository::new(db.clone()));
-    let user = SignUp::new(users, hasher())
+    let user = SignUp::new(users, Arc::new(Argon2Hasher::default()))
         .sign_up(username, password, None)
         .await?;
     db.close().await?;

@@ -78,6 +78,17 @@ impl Argon2Hasher {
         self.pool.queued.load(Ordering::Relaxed)
     }
 
+    /// Jobs on a hashing thread now: at most the number of threads.
+    pub fn running(&self) -> usize {
+        self.pool.running.load(Ordering::Relaxed)
+    }
+
+    /// Jobs admitted and waiting for a thread. Read from two counters, so
+    /// only a snapshot: good for a gauge, not for a decision.
+    pub fn waiting(&self) -> usize {
+        self.queued().saturating_sub(self.running())
+    }
+
     /// Jobs refused because the queue was full, since start.
     pub fn refused(&self) -> u64 {
         self.pool.refused.load(Ordering::Relaxed)
@@ -154,6 +165,8 @@ struct HashingPool {
     jobs: mpsc::Sender<Job>,
     capacity: usize,
     queued: Arc<AtomicUsize>,
+    /// Of `queued`, those on a thread now.
+    running: Arc<AtomicUsize>,
     refused: Arc<AtomicU64>,
 }
 
@@ -186,6 +199,7 @@ impl HashingPool {
             jobs,
             capacity: capacity.max(2),
             queued: Arc::default(),
+            running: Arc::default(),
             refused: Arc::default(),
         }
     }
@@ -219,9 +233,11 @@ impl HashingPool {
                 retry_after: RETRY_AFTER,
             });
         }
-        let queued = Arc::clone(&self.queued);
+        let (queued, running) = (Arc::clone(&self.queued), Arc::clone(&self.running));
         let job: Job = Box::new(move || {
+            running.fetch_add(1, Ordering::AcqRel);
             job();
+            running.fetch_sub(1, Ordering::AcqRel);
             queued.fetch_sub(1, Ordering::AcqRel);
         });
         self.jobs.send(job).map_err(|_| {
@@ -479,6 +495,9 @@ mod tests {
             "{refused:?}"
         );
         assert_eq!(hasher.refused(), 2);
+        // One thread: one job runs (blocked on the gate), three wait.
+        until("the first job runs", || hasher.running() == 1).await;
+        assert_eq!((hasher.running(), hasher.waiting()), (1, 3));
         // Only this test refuses work: the first refusal is logged, the
         // second (within the same second) held back.
         let logged = logs.text();
@@ -492,6 +511,7 @@ mod tests {
             outcome.unwrap();
         }
         until("finished jobs leave the queue", || hasher.queued() == 0).await;
+        assert_eq!((hasher.running(), hasher.waiting()), (0, 0));
         soon(hasher.hash(&new_password("correct horse")))
             .await
             .unwrap();

@@ -15,6 +15,6 @@ mod to_completion;
 
 pub use error::ApiError;
 pub use extract::TrustedProxies;
-pub use layers::{Limits, MAX_BODY_BYTES};
+pub use layers::{Limits, MAX_BODY_BYTES, UNMATCHED_ROUTE};
 pub use routes::{DOCS_PATH, OPENAPI_PATH, openapi, router};
 pub use state::{AppState, Readiness};
