@@ -73,6 +73,27 @@ pub enum Command {
     /// letter case is ignored (they stop the service's upgrade), and exit.
     /// Runs no migration.
     EmailDuplicates(DatabaseArgs),
+    /// Copy the SQLite database into a new file, consistently, while
+    /// services keep serving it (README: "Backups").
+    Backup {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The backup file to write; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database; refused while a
+    /// service serves it (README: "Backups").
+    Restore {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The backup file to restore.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing database (else an existing one is refused).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

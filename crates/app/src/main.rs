@@ -30,6 +30,20 @@ async fn main() -> anyhow::Result<()> {
             println!("created user {} with id {}", user.username, user.id.0);
             Ok(())
         }
+        Some(Command::Backup { database, to }) => {
+            let summary = todos_persistence::backup(&database.database_url, &to)?;
+            println!("backed up {} to {}", describe(&summary), to.display());
+            Ok(())
+        }
+        Some(Command::Restore {
+            database,
+            from,
+            replace,
+        }) => {
+            let summary = todos_persistence::restore(&database.database_url, &from, replace)?;
+            println!("restored {} from {}", describe(&summary), from.display());
+            Ok(())
+        }
         Some(Command::EmailDuplicates(args)) => {
             let clashes =
                 todos_app::email_duplicates(&DatabaseSettings::new(args.database_url)).await?;
@@ -37,6 +51,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn describe(summary: &todos_persistence::BackupSummary) -> String {
+    format!(
+        "{} users and {} todos ({} bytes)",
+        summary.users, summary.todos, summary.bytes
+    )
 }
 
 async fn serve(args: todos_app::config::ServeArgs) -> anyhow::Result<()> {

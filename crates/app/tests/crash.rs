@@ -10,33 +10,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use support::{Server, serve};
-
-const SECRET: &str = "crash-test-signing-key-0123456789abcdefgh";
-
-/// `todos serve` on a SQLite file in `dir`.
-async fn start(dir: &std::path::Path) -> Server {
-    let mut command = support::todos_in(dir);
-    command
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .env("JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn");
-    serve(command).await
-}
-
-async fn log_in(client: &reqwest::Client, base: &str, credentials: &Value) -> String {
-    let login: Value = client
-        .post(format!("{base}/users/log-in"))
-        .json(credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["access_token"].as_str().unwrap().to_owned()
-}
+use support::{log_in, serve_sqlite_in as start};
 
 /// The first page of the user's todos (up to 1000: enough here).
 async fn todos_of(client: &reqwest::Client, base: &str, token: &str) -> Value {

@@ -1,6 +1,7 @@
 //! Storage for `todos` on SQLite, MySQL/MariaDB or PostgreSQL through
 //! SeaORM: entities, repository implementations and the connection pool.
 
+mod backup;
 mod connect;
 pub mod entity;
 mod error;
@@ -13,6 +14,7 @@ mod users;
 mod write_queue;
 mod writes;
 
+pub use backup::{BackupError, BackupSummary, ServingLock, backup, restore, sqlite_file};
 pub use connect::{DatabaseSettings, StatementCounter, connect, connect_migrated, migrate};
 pub use health::DatabaseProbe;
 pub use in_place_reads::InPlaceReads;

@@ -1,12 +1,13 @@
 //! Where the repositories' writes go: straight to the pool, or, on a
 //! SQLite file, through the group-commit [`WriteQueue`].
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use sea_orm::{DatabaseConnection, DatabaseExecutor, DbErr};
 
 use crate::{
-    DatabaseSettings, InPlaceReads, WriteQueue,
+    DatabaseSettings, InPlaceReads, ServingLock, WriteQueue,
+    backup::sqlite_file,
     connect::{connect, connect_migrated, is_sqlite_file},
 };
 
@@ -83,20 +84,29 @@ pub struct Store {
     /// On a SQLite file, the hot todo reads run in place (see
     /// [`InPlaceReads`]); the pool still serves every other read.
     pub in_place: Option<InPlaceReads>,
+    /// On a SQLite file: a restore must wait until this store is gone.
+    _serving: Option<Arc<ServingLock>>,
 }
 
 impl Store {
     /// Applies pending migrations and opens the pool; on a SQLite file,
-    /// also the writer connection behind the group-commit queue.
+    /// also the writer connection behind the group-commit queue, and takes
+    /// the [`ServingLock`] that keeps restores out until [`Store::close`].
     pub async fn open(settings: &DatabaseSettings) -> Result<Self, DbErr> {
-        let reads = connect_migrated(settings).await?;
         if !is_sqlite_file(&settings.url) {
+            let reads = connect_migrated(settings).await?;
             return Ok(Self {
                 writes: Writes::Pool(reads.clone()),
                 reads,
                 in_place: None,
+                _serving: None,
             });
         }
+        // Before anything opens the file: a restore may be replacing it.
+        let serving = sqlite_file(&settings.url)
+            .and_then(|file| ServingLock::take(&file))
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        let reads = connect_migrated(settings).await?;
         let writer = connect(&DatabaseSettings {
             max_connections: 1,
             ..settings.clone()
@@ -107,6 +117,7 @@ impl Store {
             reads,
             writes: Writes::Queue(WriteQueue::start(writer, MAX_BATCH)),
             in_place,
+            _serving: Some(Arc::new(serving)),
         })
     }
 

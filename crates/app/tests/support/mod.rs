@@ -21,6 +21,39 @@ pub fn todos_in(dir: &Path) -> Command {
     command
 }
 
+/// Signing key of the servers [`serve_sqlite_in`] starts.
+const SECRET: &str = "binary-test-signing-key-0123456789abcdefgh";
+
+/// `todos serve` on `todos.db` in `dir` (the default `DATABASE_URL`) with
+/// the in-process cache, logging warnings only.
+pub async fn serve_sqlite_in(dir: &Path) -> Server {
+    let mut command = todos_in(dir);
+    command
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn");
+    serve(command).await
+}
+
+/// Logs in with `credentials` (username and password): the access token.
+pub async fn log_in(
+    client: &reqwest::Client,
+    base: &str,
+    credentials: &serde_json::Value,
+) -> String {
+    let login: serde_json::Value = client
+        .post(format!("{base}/users/log-in"))
+        .json(credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
 /// A running `todos serve`.
 pub struct Server {
     pub child: Child,
