@@ -44,6 +44,11 @@ up:
 bench:
     bench/run.sh
 
+# Mixed traffic for SOAK_SECS seconds (default 600) against the release
+# binary: no failures, no drift in RSS, open files or p99 (target/soak/).
+soak:
+    bench/soak.sh
+
 # What CI runs on a clean clone.
 ci:
     bash .ci/run
