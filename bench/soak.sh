@@ -17,7 +17,7 @@ SOAK_SECS=${SOAK_SECS:-600}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT_DIR=$PWD/target/soak
 
-step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%T)"; }
+. scripts/lib.sh
 
 if [ -z "${TODOS_BIN:-}" ]; then
     step "cargo build --release -p todos-app"
@@ -33,39 +33,18 @@ cp "${TODOS_BIN:-$TARGET_DIR/release/todos}" "$RUN_DIR/todos"
 cp "$TARGET_DIR/debug/soak" "$RUN_DIR/soak"
 mkdir -p "$OUT_DIR"
 
-SERVER_PID=
-stop_server() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=
-    fi
-}
-trap 'stop_server; rm -rf "$RUN_DIR"' EXIT
+trap 'stop_todos; rm -rf "$RUN_DIR"' EXIT
 
 step "start todos on a fresh SQLite file"
 # Sign-ups are the account worker's steady diet: no per-address cap here.
-env DATABASE_URL="sqlite://$RUN_DIR/soak.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}" \
-    JWT_SECRET=soak-signing-key-0123456789abcdefghijklmn TODOS_SIGNUP_LIMIT=0 \
-    "$RUN_DIR/todos" serve --addr 127.0.0.1:0 >"$RUN_DIR/stdout" 2>"$OUT_DIR/server.log" &
-SERVER_PID=$!
-ADDR=
-for _ in $(seq 100); do
-    ADDR=$(sed -n 's#^listening on http://##p' "$RUN_DIR/stdout")
-    [ -n "$ADDR" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$ADDR" ]; then
-    echo "soak: todos did not start"
-    cat "$OUT_DIR/server.log"
-    exit 1
-fi
+start_todos "$RUN_DIR/todos" "$RUN_DIR" soak \
+    JWT_SECRET=soak-signing-key-0123456789abcdefghijklmn TODOS_SIGNUP_LIMIT=0
 
 step "soak for ${SOAK_SECS} s against $ADDR"
 status=0
 timeout $((SOAK_SECS + 120)) "$RUN_DIR/soak" "$ADDR" "$SERVER_PID" "$SOAK_SECS" "$OUT_DIR" || status=$?
-stop_server
+stop_todos
+cp "$RUN_DIR/soak.log" "$OUT_DIR/server.log"
 if [ "$status" != 0 ]; then
     echo "-- last lines of the server's log:"
     tail -n 20 "$OUT_DIR/server.log"

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
-step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%T)"; }
+. scripts/lib.sh
 
 if [ -z "${TODOS_BIN:-}" ]; then
     step "cargo build --release -p todos-app"
@@ -35,34 +35,11 @@ RUN_DIR=$(mktemp -d)
 cp "${TODOS_BIN:-$TARGET_DIR/release/todos}" "$RUN_DIR/todos"
 cp "$TARGET_DIR/debug/abuse" "$RUN_DIR/abuse"
 
-SERVER_PID=
-stop_server() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=
-    fi
-}
-trap 'stop_server; rm -rf "$RUN_DIR"' EXIT
+trap 'stop_todos; rm -rf "$RUN_DIR"' EXIT
 
 # start_server NAME [VAR=VALUE...]: sets SERVER_PID and ADDR.
 start_server() {
-    local name=$1
-    shift
-    : >"$RUN_DIR/$name.stdout"
-    env "$@" DATABASE_URL="sqlite://$RUN_DIR/$name.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}" \
-        "$RUN_DIR/todos" serve --addr 127.0.0.1:0 >"$RUN_DIR/$name.stdout" 2>"$RUN_DIR/$name.log" &
-    SERVER_PID=$!
-    ADDR=
-    for _ in $(seq 100); do
-        ADDR=$(sed -n 's#^listening on http://##p' "$RUN_DIR/$name.stdout")
-        [ -n "$ADDR" ] && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "abuse: todos did not start for $name"
-    cat "$RUN_DIR/$name.log"
-    exit 1
+    start_todos "$RUN_DIR/todos" "$RUN_DIR" "$@"
 }
 
 passed=0
@@ -80,7 +57,7 @@ run() {
         echo "-- last lines of the server's log:"
         tail -n 20 "$RUN_DIR/$scenario.log"
     fi
-    stop_server
+    stop_todos
 }
 
 run big-heads

@@ -19,7 +19,7 @@ VENV=${FUZZ_VENV:-target/fuzz-venv}
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-100}
 SEED=${FUZZ_SEED:-20261126}
 
-step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%T)"; }
+. scripts/lib.sh
 
 if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     step "install schemathesis $SCHEMATHESIS_VERSION into $VENV"
@@ -35,32 +35,12 @@ if [ -z "${TODOS_BIN:-}" ]; then
 fi
 
 RUN_DIR=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$RUN_DIR"
-}
-trap cleanup EXIT
+trap 'stop_todos; rm -rf "$RUN_DIR"' EXIT
 
 step "start todos on a fresh SQLite file"
-: >"$RUN_DIR/stdout"
-DATABASE_URL="sqlite://$RUN_DIR/todos.db?mode=rwc" \
+start_todos "$BIN" "$RUN_DIR" server \
     JWT_SECRET="fuzz-secret-that-is-at-least-32-bytes-long" \
-    TODOS_MAIL_DIR="$RUN_DIR/mail" \
-    RUST_LOG="${RUST_LOG:-warn}" \
-    "$BIN" serve --addr 127.0.0.1:0 >"$RUN_DIR/stdout" 2>"$RUN_DIR/server.log" &
-SERVER_PID=$!
-ADDR=
-for _ in $(seq 100); do
-    ADDR=$(sed -n 's#^listening on http://##p' "$RUN_DIR/stdout")
-    [ -n "$ADDR" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RUN_DIR/server.log"; exit 1; }
-    sleep 0.1
-done
-[ -n "$ADDR" ] || { echo "todos did not start"; cat "$RUN_DIR/server.log"; exit 1; }
+    TODOS_MAIL_DIR="$RUN_DIR/mail"
 BASE="http://$ADDR"
 echo "todos at $BASE"
 
