@@ -69,33 +69,47 @@ pub fn backup(url: &str, to: &Path) -> Result<BackupSummary, BackupError> {
     if to.exists() {
         return Err(BackupError::BackupExists(to.to_path_buf()));
     }
+    // Not while a restore replaces the file.
+    let _reading = ServingLock::take(&source)?;
     let database = open_read_only(&source)?;
     // Readers are not blocked under WAL; the timeout covers a checkpoint.
     database.busy_timeout(Duration::from_secs(5))?;
     // Written beside the target and renamed: a backup that stops half way
     // never looks like a whole one.
     let partial = with_suffix(to, ".partial");
+    let summary = copy_database(&database, &partial)?;
+    // A link, unlike a rename, never replaces a file that appeared
+    // meanwhile.
+    let linked = fs::hard_link(&partial, to).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => BackupError::BackupExists(to.to_path_buf()),
+        _ => BackupError::Io(e, to.to_path_buf()),
+    });
     remove_if_present(&partial)?;
-    let partial_text = partial.to_str().ok_or_else(|| {
-        BackupError::Io(
-            io::Error::new(io::ErrorKind::InvalidInput, "the path is not UTF-8"),
-            partial.clone(),
-        )
-    })?;
-    database.execute("VACUUM INTO ?1", [partial_text])?;
-    drop(database);
-    sync_file(&partial)?;
-    let summary = check_todos_database(&partial)?;
-    fs::rename(&partial, to).map_err(|e| BackupError::Io(e, to.to_path_buf()))?;
+    linked?;
     sync_parent(to)?;
     Ok(summary)
+}
+
+/// `VACUUM INTO` from `database` (which reads through its WAL, so every
+/// commit is in) into a new file `to`, flushed to disk and checked.
+fn copy_database(database: &rusqlite::Connection, to: &Path) -> Result<BackupSummary, BackupError> {
+    remove_if_present(to)?;
+    let to_text = to.to_str().ok_or_else(|| {
+        BackupError::Io(
+            io::Error::new(io::ErrorKind::InvalidInput, "the path is not UTF-8"),
+            to.to_path_buf(),
+        )
+    })?;
+    database.execute("VACUUM INTO ?1", [to_text])?;
+    sync_file(to)?;
+    check_todos_database(to)
 }
 
 /// Puts the backup `from` where `url` points. Refused while a service
 /// serves that database, and over an existing one unless `replace`.
 pub fn restore(url: &str, from: &Path, replace: bool) -> Result<BackupSummary, BackupError> {
     let target = sqlite_file(url)?;
-    let summary = check_todos_database(from)?;
+    check_todos_database(from)?;
     let lock = lock_file(&target)?;
     match lock.try_lock() {
         Ok(()) => {}
@@ -105,11 +119,13 @@ pub fn restore(url: &str, from: &Path, replace: bool) -> Result<BackupSummary, B
     if target.exists() && !replace {
         return Err(BackupError::DatabaseExists(target));
     }
+    // Through SQLite, not a file copy: a backup file with a WAL of its own
+    // (copied from a live database, say) comes over whole.
     let restoring = with_suffix(&target, ".restoring");
-    fs::copy(from, &restoring).map_err(|e| BackupError::Io(e, restoring.clone()))?;
-    sync_file(&restoring)?;
-    // The replaced database's log and index would be read as the new one's.
-    for stale in ["-wal", "-shm"] {
+    let summary = copy_database(&open_read_only(from)?, &restoring)?;
+    // The replaced database's log, index and journal would be read as the
+    // new one's.
+    for stale in ["-wal", "-shm", "-journal"] {
         remove_if_present(&with_suffix(&target, stale))?;
     }
     fs::rename(&restoring, &target).map_err(|e| BackupError::Io(e, target.clone()))?;
@@ -118,10 +134,11 @@ pub fn restore(url: &str, from: &Path, replace: bool) -> Result<BackupSummary, B
     Ok(summary)
 }
 
-/// Held by every process serving a SQLite file, shared, for as long as it
-/// serves: [`restore`] takes the same lock exclusively. (An `flock` on a
-/// file of its own: SQLite's own POSIX locks on the database would be
-/// released by closing any other descriptor of that file.)
+/// Held by every process serving a SQLite file, shared, until it exits
+/// (see [`ServingLock::keep_until_exit`]), and by a backup while it reads:
+/// [`restore`] takes the same lock exclusively. (An `flock` on a file of
+/// its own: SQLite's own POSIX locks on the database would be released by
+/// closing any other descriptor of that file.)
 #[derive(Debug)]
 pub struct ServingLock {
     _file: File,
@@ -138,20 +155,34 @@ impl ServingLock {
             Err(TryLockError::Error(e)) => Err(BackupError::Io(e, lock_path(database))),
         }
     }
+
+    /// Keeps the lock until the process exits. A store's writer and
+    /// in-place connections may outlive its close by a moment, and the
+    /// last connection to close deletes `-wal` and `-shm` by name: a
+    /// restore in that moment would lose them to the old process.
+    pub fn keep_until_exit(self) {
+        std::mem::forget(self);
+    }
 }
 
 fn lock_path(database: &Path) -> PathBuf {
     with_suffix(database, ".lock")
 }
 
+/// Opened read-only when it exists (flock needs no write access), so a
+/// lock file that another user created, `root` running a restore say,
+/// does not stop the service from starting.
 fn lock_file(database: &Path) -> Result<File, BackupError> {
     let path = lock_path(database);
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| BackupError::Io(e, path))
+    let opened = match File::open(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path),
+        opened => opened,
+    };
+    opened.map_err(|e| BackupError::Io(e, path))
 }
 
 fn open_read_only(path: &Path) -> Result<rusqlite::Connection, BackupError> {

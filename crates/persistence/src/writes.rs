@@ -85,7 +85,7 @@ pub struct Store {
     /// [`InPlaceReads`]); the pool still serves every other read.
     pub in_place: Option<InPlaceReads>,
     /// On a SQLite file: a restore must wait until this store is gone.
-    _serving: Option<Arc<ServingLock>>,
+    serving: Option<Arc<ServingLock>>,
 }
 
 impl Store {
@@ -99,7 +99,7 @@ impl Store {
                 writes: Writes::Pool(reads.clone()),
                 reads,
                 in_place: None,
-                _serving: None,
+                serving: None,
             });
         }
         // Before anything opens the file: a restore may be replacing it.
@@ -117,13 +117,17 @@ impl Store {
             reads,
             writes: Writes::Queue(WriteQueue::start(writer, MAX_BATCH)),
             in_place,
-            _serving: Some(Arc::new(serving)),
+            serving: Some(Arc::new(serving)),
         })
     }
 
     /// Closes the pool. The writer connection closes when the last
-    /// repository holding the queue is dropped, after its last batch.
+    /// repository holding the queue is dropped, after its last batch; the
+    /// serving lock stays until the process exits (restores wait for it).
     pub async fn close(self) -> Result<(), DbErr> {
+        if let Some(serving) = self.serving.and_then(Arc::into_inner) {
+            serving.keep_until_exit();
+        }
         self.reads.close().await
     }
 }

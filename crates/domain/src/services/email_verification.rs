@@ -140,7 +140,12 @@ impl EmailVerification {
         if self.cache.take(&keys.code).await?.as_deref() != Some(stored.as_str()) {
             return Err(DomainError::InvalidOtp);
         }
-        self.cache.delete(&keys.attempts).await?;
+        // The right code resets the count (a code put back below starts
+        // afresh). Not worth failing for: a new code's request clears it
+        // too, and it expires with the code.
+        if let Err(error) = self.cache.delete(&keys.attempts).await {
+            tracing::warn!(%error, "could not clear a right code's attempts");
+        }
         let verified = match self.users.set_verified_email(user.id, &email).await {
             Ok(verified) => verified,
             Err(err) => {
