@@ -18,7 +18,7 @@ use std::{
 };
 
 use rusqlite::OpenFlags;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use sea_orm::{Statement, Value};
 
 use crate::StatementCounter;
 
@@ -33,28 +33,8 @@ pub struct InPlaceReads {
 }
 
 impl InPlaceReads {
-    /// For the file `db` (a SQLite pool) reads; `None` for an in-memory
-    /// database, which another connection cannot open.
-    pub(crate) async fn for_pool(
-        db: &DatabaseConnection,
-        statements: StatementCounter,
-    ) -> Result<Option<Self>, DbErr> {
-        let rows = db
-            .query_all_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                "PRAGMA database_list",
-            ))
-            .await?;
-        for row in rows {
-            let name: String = row.try_get("", "name")?;
-            let file: String = row.try_get("", "file")?;
-            if name == "main" && !file.is_empty() {
-                return Ok(Some(Self::at(PathBuf::from(file), statements)));
-            }
-        }
-        Ok(None)
-    }
-
+    /// For the SQLite file at `path` (as [`crate::sqlite_file`] reads it
+    /// from the URL the pool was opened with).
     pub(crate) fn at(path: PathBuf, statements: StatementCounter) -> Self {
         Self {
             path,

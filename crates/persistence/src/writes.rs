@@ -103,16 +103,15 @@ impl Store {
             });
         }
         // Before anything opens the file: a restore may be replacing it.
-        let serving = sqlite_file(&settings.url)
-            .and_then(|file| ServingLock::take(&file))
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        let file = sqlite_file(&settings.url).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let serving = ServingLock::take(&file).map_err(|e| DbErr::Custom(e.to_string()))?;
         let reads = connect_migrated(settings).await?;
         let writer = connect(&DatabaseSettings {
             max_connections: 1,
             ..settings.clone()
         })
         .await?;
-        let in_place = InPlaceReads::for_pool(&reads, settings.statements.clone()).await?;
+        let in_place = Some(InPlaceReads::at(file, settings.statements.clone()));
         Ok(Self {
             reads,
             writes: Writes::Queue(WriteQueue::start(writer, MAX_BATCH)),
