@@ -91,7 +91,7 @@ pub struct Store {
 impl Store {
     /// Applies pending migrations and opens the pool; on a SQLite file,
     /// also the writer connection behind the group-commit queue, and takes
-    /// the [`ServingLock`] that keeps restores out until [`Store::close`].
+    /// the [`ServingLock`] that keeps restores out until the process exits.
     pub async fn open(settings: &DatabaseSettings) -> Result<Self, DbErr> {
         if !is_sqlite_file(&settings.url) {
             let reads = connect_migrated(settings).await?;
