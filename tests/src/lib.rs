@@ -6,6 +6,7 @@
 pub mod mariadb;
 pub mod prometheus;
 pub mod raw_http;
+pub mod redis;
 pub mod services;
 pub mod smtp_sink;
 

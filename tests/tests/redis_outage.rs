@@ -1,17 +1,12 @@
 //! Redis going away: only the OTP and password reset routes and readiness fail (503, naming
 //! the cache); todo routes keep working; all recovers without a restart.
 
-use std::{
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
-
 use serde_json::json;
 use todos_app::config::RedisSettings;
 use todos_tests::{
     OTP_MARKER, TestApp,
-    services::{self, free_port, recovers},
+    redis::PrivateRedis,
+    services::{free_port, recovers},
     spawn_app_with, status_and_json,
 };
 
@@ -20,48 +15,6 @@ fn app_on_redis(port: u16) -> impl FnOnce(&mut todos_app::Settings) {
         settings.redis = Some(RedisSettings::new(format!("redis://127.0.0.1:{port}/0")));
         // The production default: the sign-up limit must fail open too.
         settings.signup_limit = todos_app::config::DEFAULT_SIGNUP_LIMIT;
-    }
-}
-
-/// A `redis-server` that dies with its handle, even when a test panics.
-struct Redis(Child);
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A throwaway `redis-server` on loopback, or `None` where it is not
-/// installed (CI installs it and sets TODOS_REQUIRE_SERVICES=1).
-fn start_redis(port: u16, dir: &Path) -> Option<Redis> {
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    match child {
-        Ok(child) => {
-            let redis = Redis(child);
-            services::wait_until_listening("redis-server", port, Duration::from_secs(5));
-            Some(redis)
-        }
-        Err(e) => {
-            services::unavailable("redis-server", format_args!("is not available ({e})"));
-            None
-        }
     }
 }
 
@@ -127,22 +80,21 @@ async fn starts_and_serves_todos_while_redis_is_unreachable() {
 #[tokio::test]
 async fn redis_stopping_mid_run_fails_only_the_cache_routes_until_it_is_back() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let Some(redis) = start_redis(port, dir.path()) else {
+    let Some(mut redis) = PrivateRedis::start(dir.path()) else {
         return;
     };
-    let app = spawn_app_with(app_on_redis(port)).await;
+    let app = spawn_app_with(app_on_redis(redis.port())).await;
     let token = app.token_for("ann").await;
     assert_eq!(
         app.request_otp(&token, "ann@example.com").await.status(),
         202
     );
 
-    drop(redis);
+    redis.stop();
     assert_cache_is_down(&app, &token).await;
     assert_todos_still_work(&app, &token).await;
 
-    let redis = start_redis(port, dir.path()).unwrap();
+    redis.start_server();
     assert!(
         recovers(async || app.request_otp(&token, "ann@example.com").await.status() == 202).await,
         "OTP requests work again once Redis is back"
@@ -163,5 +115,4 @@ async fn redis_stopping_mid_run_fails_only_the_cache_routes_until_it_is_back() {
         app.readiness().await,
         (200, json!({ "database": "ok", "cache": "ok" }))
     );
-    drop(redis);
 }

@@ -81,7 +81,7 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
             .status(),
         202
     );
-    let code = read_code(&mail_dir, "verification code is ").await;
+    let code = support::read_code(&mail_dir, "verification code is ").await;
     let wrong_code = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     let attempt = |otp: &str| json!({ "email": "alice@example.com", "otp": otp });
     assert_eq!(
@@ -172,7 +172,7 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
         .status(),
         202
     );
-    let reset_code = read_code(&mail_dir, "password reset code is ").await;
+    let reset_code = support::read_code(&mail_dir, "password reset code is ").await;
     let wrong_reset_code = format!(
         "{:06}",
         (reset_code.parse::<u32>().unwrap() + 1) % 1_000_000
@@ -250,21 +250,4 @@ async fn debug_logs_of_a_full_flow_hold_no_secrets() {
     ] {
         assert!(!output.contains(secret), "the {what} appears in the logs");
     }
-}
-
-/// The six digits after `marker` in the first email that has it.
-async fn read_code(mail_dir: &std::path::Path, marker: &str) -> String {
-    for _ in 0..200 {
-        if let Ok(entries) = std::fs::read_dir(mail_dir) {
-            for entry in entries.flatten() {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                if let Some(at) = text.find(marker) {
-                    let at = at + marker.len();
-                    return text[at..at + 6].to_owned();
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("no code email arrived");
 }

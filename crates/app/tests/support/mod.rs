@@ -5,7 +5,13 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
-use std::{path::Path, process::Stdio, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use todos_tests::{mariadb::PrivateMariaDb, redis::PrivateRedis};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, BufReader},
@@ -117,5 +123,69 @@ impl Server {
             .await
             .expect("exits within 15 s of SIGTERM")
             .unwrap()
+    }
+}
+
+/// The six digits after `marker` in the first email in `mail_dir` that has
+/// it, waiting up to 5 s for the background mailer to write it.
+pub async fn read_code(mail_dir: &Path, marker: &str) -> String {
+    for _ in 0..200 {
+        if let Ok(entries) = std::fs::read_dir(mail_dir) {
+            for entry in entries.flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if let Some(at) = text.find(marker) {
+                    let at = at + marker.len();
+                    return text[at..at + 6].to_owned();
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no code email arrived");
+}
+
+/// A MariaDB and a Redis of the test's own, for several `todos` processes
+/// to share as a deployment behind a load balancer would.
+pub struct SharedServers {
+    pub db: PrivateMariaDb,
+    pub redis: PrivateRedis,
+    dir: tempfile::TempDir,
+}
+
+impl SharedServers {
+    /// Both servers, or `None` where either is not installed (CI installs
+    /// both and sets `TODOS_REQUIRE_SERVICES`, so there it panics instead).
+    pub fn start() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("redis")).unwrap();
+        let redis = PrivateRedis::start(&dir.path().join("redis"))?;
+        let db = PrivateMariaDb::start(dir.path())?;
+        Some(Self { db, redis, dir })
+    }
+
+    /// Where the process called `name` runs; its emails go to `mail` in it.
+    pub fn home_of(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `todos serve` on both servers as the process `name`, with the
+    /// shared signing key and `env` on top; start one process before the
+    /// next, so that only one runs the migrations.
+    pub async fn serve(&self, name: &str, env: &[(&str, &str)]) -> Server {
+        let home = self.home_of(name);
+        std::fs::create_dir_all(&home).unwrap();
+        let mut command = todos_in(&home);
+        command
+            .env("DATABASE_URL", self.db.url())
+            .env("REDIS_URL", self.redis.url())
+            .env("TODOS_MAIL_DIR", home.join("mail"))
+            .env("TODOS_INSTANCES", "2")
+            .env("JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        serve(command).await
     }
 }
