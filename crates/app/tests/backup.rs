@@ -52,29 +52,6 @@ async fn keeper(client: &reqwest::Client, base: &str, sign_up: bool) -> String {
     log_in(client, base, &credentials).await
 }
 
-/// Every todo id of the user, page by page.
-async fn todo_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<i64> {
-    let mut ids = Vec::new();
-    let mut url = format!("{base}/todos?limit=1000");
-    loop {
-        let page: Value = client
-            .get(&url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let todos = page["todos"].as_array().unwrap_or_else(|| panic!("{page}"));
-        ids.extend(todos.iter().map(|todo| todo["id"].as_i64().unwrap()));
-        match page["next"].as_str() {
-            Some(next) => url = format!("{base}{next}"),
-            None => return ids,
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_backup_under_writes_restores_every_todo_acknowledged_before_it() {
     let live = tempfile::tempdir().unwrap();
@@ -151,7 +128,7 @@ async fn a_backup_under_writes_restores_every_todo_acknowledged_before_it() {
     let mut copy = start(restored.path()).await;
     let base = copy.address.clone();
     let token = keeper(&client, &base, false).await;
-    let ids = todo_ids(&client, &base, &token).await;
+    let ids = support::todo_ids(&client, &base, &token).await;
     let missing: Vec<_> = before_backup
         .iter()
         .filter(|id| !ids.contains(id))
@@ -193,7 +170,7 @@ async fn a_backup_under_writes_restores_every_todo_acknowledged_before_it() {
     let base = again.address.clone();
     let token = keeper(&client, &base, false).await;
     assert_eq!(
-        todo_ids(&client, &base, &token).await,
+        support::todo_ids(&client, &base, &token).await,
         ids,
         "exactly the backup"
     );

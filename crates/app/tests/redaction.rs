@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::{process::Stdio, time::Duration};
+use std::process::Stdio;
 
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;

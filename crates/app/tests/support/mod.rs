@@ -189,3 +189,26 @@ impl SharedServers {
         serve(command).await
     }
 }
+
+/// Every todo id of the user, page by page.
+pub async fn todo_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut url = format!("{base}/todos?limit=1000");
+    loop {
+        let page: serde_json::Value = client
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let todos = page["todos"].as_array().unwrap_or_else(|| panic!("{page}"));
+        ids.extend(todos.iter().map(|todo| todo["id"].as_i64().unwrap()));
+        match page["next"].as_str() {
+            Some(next) => url = format!("{base}{next}"),
+            None => return ids,
+        }
+    }
+}
