@@ -3,6 +3,7 @@
 //! [`TestApp`] with one method per endpoint, so tests read like user stories.
 //! Set `TEST_LOG=1` to see the application's logs.
 
+pub mod browser;
 pub mod mariadb;
 pub mod prometheus;
 pub mod raw_http;
