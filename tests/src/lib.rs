@@ -118,6 +118,7 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
         connections: Default::default(),
         metrics_addr: None,
         trusted_proxies: Default::default(),
+        cors_origins: Default::default(),
         // Tests play many users from one loopback address; the limit has its own tests.
         signup_limit: 0,
         mail: MailSettings {

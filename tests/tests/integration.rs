@@ -24,3 +24,4 @@ mod todos_for_clients;
 mod two_instances;
 mod usernames;
 mod users;
+mod web_app;

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 pub use todos_auth::JwtSecret;
 use todos_auth::JwtSecretError;
 pub use todos_cache::RedisSettings;
-pub use todos_http::{Limits, TrustedProxies};
+pub use todos_http::{CorsOrigins, Limits, TrustedProxies};
 use todos_persistence::DatabaseSettings;
 
 #[derive(Debug, Parser)]
@@ -151,6 +151,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TODOS_TRUSTED_PROXIES", value_parser = TrustedProxies::parse, default_value = "")]
     pub trusted_proxies: TrustedProxies,
 
+    /// Comma-separated origins (`https://host[:port]`) whose browser pages
+    /// may call the API; unset: no cross-origin access.
+    #[arg(long, env = "TODOS_CORS_ORIGINS", value_parser = parse_cors_origins, default_value = "")]
+    pub cors_origins: CorsOrigins,
+
     /// Sign-ups per client address per hour; 0 turns the limit off.
     #[arg(long, env = "TODOS_SIGNUP_LIMIT", default_value_t = DEFAULT_SIGNUP_LIMIT)]
     pub signup_limit: u64,
@@ -171,6 +176,10 @@ pub struct ServeArgs {
 }
 
 /// The message names the variable: clap would name only the flag.
+fn parse_cors_origins(value: &str) -> Result<CorsOrigins, String> {
+    CorsOrigins::parse(value).map_err(|e| format!("TODOS_CORS_ORIGINS (--cors-origins): {e}"))
+}
+
 fn parse_metrics_addr(value: &str) -> Result<SocketAddr, String> {
     value.parse().map_err(|_| {
         "TODOS_METRICS_ADDR (--metrics-addr) must be an address and port, such as \
@@ -219,6 +228,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Whose `X-Forwarded-For` names the client (for per-client limits).
     pub trusted_proxies: TrustedProxies,
+    /// Origins whose pages may call the API; empty: none.
+    pub cors_origins: CorsOrigins,
     /// Sign-ups per client address per hour; 0: unlimited.
     pub signup_limit: u64,
     /// Timeouts, head size and cap of client connections.
@@ -330,6 +341,7 @@ impl Settings {
             redis: args.redis_url.clone().map(RedisSettings::new),
             limits: Limits::default(),
             trusted_proxies: args.trusted_proxies.clone(),
+            cors_origins: args.cors_origins.clone(),
             signup_limit: args.signup_limit,
             connections: ConnectionLimits {
                 max_connections: args.max_connections as usize,
@@ -431,10 +443,15 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_log_format_or_metrics_address_is_refused_naming_the_variable() {
+    fn a_bad_log_format_metrics_address_or_cors_origin_is_refused_naming_the_variable() {
         for (args, variable) in [
             (["todos", "--log-format", "xml"], "TODOS_LOG_FORMAT"),
             (["todos", "--metrics-addr", "9100"], "TODOS_METRICS_ADDR"),
+            (["todos", "--cors-origins", "*"], "TODOS_CORS_ORIGINS"),
+            (
+                ["todos", "--cors-origins", "https://todo.example/"],
+                "TODOS_CORS_ORIGINS",
+            ),
         ] {
             let error = Cli::try_parse_from(args).unwrap_err().to_string();
             assert!(error.contains(variable), "{error}");

@@ -98,6 +98,7 @@ pub(crate) fn app_state(
         ),
         limits: settings.limits,
         trusted_proxies: settings.trusted_proxies.clone(),
+        cors_origins: settings.cors_origins.clone(),
         readiness: Readiness {
             database: Arc::new(DatabaseProbe::new(db.clone())),
             cache: Arc::new(CacheProbe(cache)),

@@ -162,13 +162,24 @@ fn drop_unsafe_request_id(mut request: Request) -> Request {
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
+/// The web app (README: "Try it in a browser") runs only its own files:
+/// no inline script or style, no other origin, no framing.
+const APP_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /// API answers are data, never a page: nothing may load or frame them.
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// Headers that stop browsers from sniffing, framing or running what the
 /// service sends.
 async fn security_headers(request: Request, next: Next) -> Response {
-    let is_docs = request.uri().path().starts_with(crate::routes::DOCS_PATH);
+    let path = request.uri().path();
+    let csp = if path.starts_with(crate::routes::DOCS_PATH) {
+        DOCS_CSP
+    } else if path == "/app" || path.starts_with(crate::routes::APP_PATH) {
+        APP_CSP
+    } else {
+        API_CSP
+    };
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -178,7 +189,12 @@ async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if is_docs { DOCS_CSP } else { API_CSP }),
+        HeaderValue::from_static(csp),
+    );
+    // The app's addresses (and tokens never are in them) stay here.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
     );
     response
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::{extract::TrustedProxies, layers::Limits};
+use crate::{cors::CorsOrigins, extract::TrustedProxies, layers::Limits};
 use todos_domain::{
     Account, Authentication, EmailVerification, HealthProbe, LogIn, PasswordReset, Sessions,
     SignUp, Todos,
@@ -25,6 +25,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// Origins whose pages may call the API; none by default.
+    pub cors_origins: CorsOrigins,
 }
 
 #[derive(Clone)]

@@ -3,6 +3,7 @@ mod meta;
 mod sessions;
 mod todos;
 mod users;
+mod web_app;
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -14,11 +15,13 @@ use crate::{AppState, layers, openapi::ApiDoc};
 /// Where the OpenAPI document and Swagger UI are served, without auth.
 pub const OPENAPI_PATH: &str = "/openapi.json";
 pub const DOCS_PATH: &str = "/docs";
+pub use web_app::APP_PATH;
 
 /// The whole HTTP surface (README: "HTTP surface"), with its layers, plus the OpenAPI
 /// document and Swagger UI (assets compiled in, nothing fetched at run time).
 pub fn router(state: AppState) -> Router {
     let limits = state.limits;
+    let cors = state.cors_origins.layer();
     let (routes, document) = api().split_for_parts();
     let routes = routes
         .merge(
@@ -28,8 +31,14 @@ pub fn router(state: AppState) -> Router {
                 // online validator: the page must work offline and leak nothing.
                 .config(Config::default().validator_url("none")),
         )
+        .merge(web_app::routes())
         .with_state(state);
-    layers::apply(routes, limits)
+    let routes = layers::apply(routes, limits);
+    // Outermost, so that preflights are answered before any other layer.
+    match cors {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    }
 }
 
 /// The OpenAPI document of [`router`], without serving it.
