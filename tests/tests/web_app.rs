@@ -484,6 +484,14 @@ async fn the_app_is_served_with_strict_headers_etags_and_no_inline_code() {
         .unwrap();
     assert_eq!(compressed.headers()["content-encoding"], "gzip");
     assert_eq!(app.get("/app/missing.js").await.status(), 404);
+    // Only the app's own files: no way out of its folder.
+    for escape in [
+        "/app/..%2fCargo.toml",
+        "/app/..%2f..%2f..%2fCargo.toml",
+        "/app/%2fetc%2fpasswd",
+    ] {
+        assert_eq!(app.get(escape).await.status(), 404, "{escape}");
+    }
 }
 
 async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
