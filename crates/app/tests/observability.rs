@@ -136,7 +136,7 @@ async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
 }
 
 #[tokio::test]
-async fn a_bad_log_format_or_metrics_address_is_refused_at_start() {
+async fn a_bad_log_format_metrics_address_or_cors_origin_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     for (variable, value, message) in [
         (
@@ -153,6 +153,11 @@ async fn a_bad_log_format_or_metrics_address_is_refused_at_start() {
             "TODOS_METRICS_ADDR",
             "127.0.0.1:18777",
             "TODOS_METRICS_ADDR must not use the API's port 18777",
+        ),
+        (
+            "TODOS_CORS_ORIGINS",
+            "https://app.example.com/",
+            "TODOS_CORS_ORIGINS (--cors-origins): \"https://app.example.com/\" is not an origin",
         ),
     ] {
         let output = todos(dir.path())
