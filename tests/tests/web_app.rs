@@ -221,6 +221,12 @@ async fn ann_walks_through(browser: &Client, app: &TestApp) -> anyhow::Result<()
         "the ended session still works"
     );
 
+    // A wrong password is said so, sent once, and keeps Ann signed in.
+    fill(browser, "#current-password", "not-her-password").await?;
+    fill(browser, "#new-password", NEW_PASSWORD).await?;
+    click(browser, "#password-form button[type=submit]").await?;
+    until(browser, STATUS, json!("Wrong password.")).await?;
+    until(browser, SIGNED_IN_AS, json!("ann")).await?;
     fill(browser, "#current-password", PASSWORD).await?;
     fill(browser, "#new-password", NEW_PASSWORD).await?;
     click(browser, "#password-form button[type=submit]").await?;
@@ -462,6 +468,7 @@ async fn the_app_is_served_with_strict_headers_etags_and_no_inline_code() {
         let response = app.get(asset).await;
         assert_eq!(response.status(), 200, "{asset}");
         let etag = response.headers()["etag"].clone();
+        assert!(etag.to_str().unwrap().starts_with("W/\""), "{etag:?}");
         let again = app
             .client
             .get(app.url(asset))

@@ -6,6 +6,8 @@
 const REFRESH_KEY = "todos.refresh_token";
 
 let accessToken = null;
+// When the access token expires, by this tab's clock (ms since the epoch).
+let expiresAt = 0;
 // One refresh at a time: a refresh token works once, and presenting a
 // spent one ends the session (README: "Sessions").
 let refreshing = null;
@@ -33,6 +35,7 @@ export function signedIn() {
 
 function keep(tokens) {
   accessToken = tokens.access_token;
+  expiresAt = Date.now() + tokens.expires_in * 1000;
   sessionStorage.setItem(REFRESH_KEY, tokens.refresh_token);
 }
 
@@ -89,6 +92,19 @@ export async function call(method, path, body) {
     response = await send(method, path, body, accessToken);
   }
   if (response.status === 401) forget();
+  return answer(response);
+}
+
+// A call that checks the user's password (password change, account
+// deletion). Its 401 means a wrong password as often as a stale token, and
+// every wrong try counts against the log-in throttle: so it is sent once,
+// with a token refreshed beforehand when it is about to expire.
+export async function callWithPassword(method, path, body) {
+  if (Date.now() > expiresAt - 30_000 && !(await refresh())) {
+    throw new ApiError(401, "Your session has ended: log in again.");
+  }
+  const response = await send(method, path, body, accessToken);
+  if (response.status === 401) throw new ApiError(401, "Wrong password.");
   return answer(response);
 }
 

@@ -201,7 +201,7 @@ onSubmit("verify-form", async (form) => {
 });
 
 onSubmit("password-form", async (form) => {
-  await api.call("PUT", "/users/me/password", {
+  await api.callWithPassword("PUT", "/users/me/password", {
     current_password: $("current-password").value,
     new_password: $("new-password").value,
   });
@@ -211,7 +211,7 @@ onSubmit("password-form", async (form) => {
 });
 
 onSubmit("delete-account-form", async (form) => {
-  await api.call("DELETE", "/users/me", { password: $("delete-password").value });
+  await api.callWithPassword("DELETE", "/users/me", { password: $("delete-password").value });
   form.reset();
   api.forget();
   showSignedOut();

@@ -37,7 +37,7 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     serve(&path, &headers)
 }
 
-/// The file with an `ETag` (its SHA-256), revalidated on every use
+/// The file with a weak `ETag` (its SHA-256), revalidated on every use
 /// (`no-cache`: the names carry no version, so a cached copy must be
 /// checked); `If-None-Match` with that tag gets 304 and no body.
 /// Compression is the router's (gzip or brotli above 1 KiB).
@@ -45,15 +45,20 @@ fn serve(path: &str, request: &HeaderMap) -> Response {
     let Some(file) = Assets::get(path) else {
         return detail(StatusCode::NOT_FOUND, "Not Found");
     };
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
+    // Weak: the router compresses, so the bytes sent vary with
+    // Accept-Encoding while the file is the same.
+    let etag = format!("W/\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
     let etag = HeaderValue::from_str(&etag).expect("hex digits are a valid header value");
     let cache_control = HeaderValue::from_static("no-cache");
     let fresh = request
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|tags| {
+            // Weak comparison (RFC 9110, 13.1.2): the `W/` prefix is ignored.
+            let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+            let ours = opaque(etag.to_str().unwrap_or_default());
             tags.split(',')
-                .any(|tag| tag.trim().as_bytes() == etag.as_bytes())
+                .any(|tag| tag.trim() == "*" || opaque(tag) == ours)
         });
     if fresh {
         let headers = [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)];
