@@ -175,7 +175,8 @@ pub struct ServeArgs {
     pub metrics_addr: Option<SocketAddr>,
 }
 
-/// The message names the variable: clap would name only the flag.
+/// The messages of these parsers name the variable: clap would name only
+/// the flag.
 fn parse_cors_origins(value: &str) -> Result<CorsOrigins, String> {
     CorsOrigins::parse(value).map_err(|e| format!("TODOS_CORS_ORIGINS (--cors-origins): {e}"))
 }

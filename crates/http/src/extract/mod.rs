@@ -14,7 +14,9 @@ pub use client_address::{ClientAddr, TrustedProxies};
 pub use current_user::{BearerClaim, CurrentSession, CurrentUser};
 pub use idempotency::IdempotencyKeyHeader;
 pub use json::ApiJson;
-pub use preconditions::{IfMatchHeader, body_etag, conditional_get, todo_etag};
+pub use preconditions::{
+    IfMatchHeader, body_etag, conditional_get, conditional_get_of, hex, todo_etag,
+};
 pub use session_id::SessionIdPath;
 pub use todo_id::TodoIdPath;
 pub use todo_query::{TodoListQuery, page_url};

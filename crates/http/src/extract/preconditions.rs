@@ -2,6 +2,7 @@
 //! headers of the `headers` crate, which implement its comparison rules.
 
 use axum::{
+    body::Body,
     extract::FromRequestParts,
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
@@ -22,11 +23,15 @@ pub fn todo_etag(todo: &Todo) -> ETag {
 /// The strong ETag of a response body: its SHA-256, shortened.
 pub fn body_etag(body: &[u8]) -> ETag {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex(&Sha256::digest(body)[..12]);
     format!("\"{hex}\"")
         .parse()
         .expect("hex makes a valid entity tag")
+}
+
+/// Lower-case hex digits of `bytes`, as entity tags carry digests.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// `If-Match` of a PATCH or DELETE, as the [`Precondition`] the write
@@ -89,20 +94,25 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatchHeader {
 /// A GET's answer with its ETag: 304 with only the tag when the request's
 /// `If-None-Match` has it (weak comparison, as RFC 9110 says for GET).
 pub fn conditional_get(request: &HeaderMap, etag: ETag, json: Vec<u8>) -> Response {
+    let json_type = HeaderValue::from_static("application/json");
+    conditional_get_of(request, etag, json_type, Body::from(json))
+}
+
+/// [`conditional_get`] for a body of any `content_type` (the web app's
+/// files).
+pub fn conditional_get_of(
+    request: &HeaderMap,
+    etag: ETag,
+    content_type: HeaderValue,
+    body: Body,
+) -> Response {
     let fresh = request
         .typed_get::<IfNoneMatch>()
         .is_some_and(|if_none_match| !if_none_match.precondition_passes(&etag));
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            json,
-        )
-            .into_response()
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
     };
     response.headers_mut().typed_insert(etag);
     response
