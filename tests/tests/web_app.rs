@@ -90,6 +90,11 @@ const SIGNED_OUT: &str = "return !document.getElementById('signed-out').hidden \
      && document.getElementById('signed-in').hidden";
 const STATUS: &str = "return document.getElementById('status').textContent";
 
+/// The done checkbox of the todo `contents`.
+fn todo_checkbox(contents: &str) -> String {
+    format!("//ul[@id='todo-list']/li[label[text()='{contents}']]/input")
+}
+
 /// The button `name` in the list item of the todo `contents`.
 fn todo_button(contents: &str, name: &str) -> String {
     format!("//ul[@id='todo-list']/li[label[text()='{contents}']]/button[text()='{name}']")
@@ -151,11 +156,7 @@ async fn ann_walks_through(browser: &Client, app: &TestApp) -> anyhow::Result<()
     .await?;
     anyhow::ensure!(browser.get_alert_text().await.is_err(), "an alert is open");
 
-    click_xpath(
-        browser,
-        &format!("//ul[@id='todo-list']/li[label[text()='{MILK}']]/input"),
-    )
-    .await?;
+    click_xpath(browser, &todo_checkbox(MILK)).await?;
     until(browser, DONE_TODOS, json!([MILK])).await?;
     show(browser, "true").await?;
     until(browser, TODOS, json!([MILK])).await?;
@@ -393,11 +394,7 @@ async fn axe_core_finds_no_serious_or_critical_accessibility_violation() {
             sign_up(browser, &app, "dee").await?;
             add_todo(browser, MILK).await?;
             add_todo(browser, MARKUP).await?;
-            click_xpath(
-                browser,
-                &format!("//ul[@id='todo-list']/li[label[text()='{MILK}']]/input"),
-            )
-            .await?;
+            click_xpath(browser, &todo_checkbox(MILK)).await?;
             until(browser, DONE_TODOS, json!([MILK])).await?;
             serious.extend(axe_violations(browser, "todos").await?);
             anyhow::ensure!(serious.is_empty(), "serious or critical: {serious:#?}");

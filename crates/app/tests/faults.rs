@@ -89,6 +89,10 @@ struct Record {
 }
 
 impl Record {
+    fn failed(&self) -> bool {
+        self.outcome != Outcome::Status(self.route.success())
+    }
+
     /// "CreateTodo on B → NoAnswer, sent at 12.3 s (took 0.1 s)".
     fn describe(&self, started: Instant) -> String {
         format!(
@@ -470,7 +474,7 @@ async fn only_what_depends_on_a_dead_part_fails_and_no_acknowledged_todo_is_lost
     let records = std::mem::take(&mut *traffic.records.lock().unwrap());
     let unexplained: Vec<_> = records
         .iter()
-        .filter(|record| record.outcome != Outcome::Status(record.route.success()))
+        .filter(|record| record.failed())
         .filter(|record| !outages.iter().any(|outage| outage.explains(record)))
         .collect();
     eprintln!("{}", report(&records, &outages, &ledgers, started));
@@ -528,18 +532,17 @@ async fn only_what_depends_on_a_dead_part_fails_and_no_acknowledged_todo_is_lost
 
 /// Requests and failures by outage, for the test's output.
 fn report(records: &[Record], outages: &[Outage], ledgers: &[Ledger], started: Instant) -> String {
-    let failed = |record: &&Record| record.outcome != Outcome::Status(record.route.success());
     let mut out = format!(
         "{} requests, {} failed; todos acknowledged {}, deleted {}, creates unsure {}\n",
         records.len(),
-        records.iter().filter(failed).count(),
+        records.iter().filter(|r| r.failed()).count(),
         ledgers.iter().map(|l| l.created.len()).sum::<usize>(),
         ledgers.iter().map(|l| l.deleted.len()).sum::<usize>(),
         ledgers.iter().map(|l| l.unsure_creates).sum::<usize>(),
     );
     for outage in outages {
         let during: Vec<_> = records.iter().filter(|r| outage.overlaps(r)).collect();
-        let failures: Vec<_> = during.iter().copied().filter(failed).collect();
+        let failures: Vec<_> = during.iter().copied().filter(|r| r.failed()).collect();
         let _ = writeln!(
             out,
             "{:?}: down at {:.1} s, back {:.1} s later; {} requests, {} failed: {:?}",

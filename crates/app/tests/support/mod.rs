@@ -133,9 +133,8 @@ pub async fn read_code(mail_dir: &Path, marker: &str) -> String {
         if let Ok(entries) = std::fs::read_dir(mail_dir) {
             for entry in entries.flatten() {
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                if let Some(at) = text.find(marker) {
-                    let at = at + marker.len();
-                    return text[at..at + 6].to_owned();
+                if text.contains(marker) {
+                    return todos_tests::code_after(&text, marker);
                 }
             }
         }
